@@ -1,0 +1,239 @@
+"""Drawings for tests: stroke sets, the dataset's renderer, and a browser-canvas look-alike.
+
+``render_quickdraw`` re-implements how the official 28x28 bitmaps were made (DESIGN.md): the
+simplified drawing (top-left at 0, longest side 255 units) is centred in a 256-unit box,
+translated by 24 units of padding, scaled by 28/304 and stroked with round 16-unit lines. Pixel
+values are the exact share of each pixel the stroke covers, found by supersampling, which is
+what cairo's best antialiasing computes.
+
+``render_canvas`` draws the same strokes the way ``canvas.toDataURL("image/png")`` returns them:
+black, antialiased, round caps and joins, on a transparent canvas of any size and pen width.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+Stroke = list[tuple[float, float]]
+
+
+# --- stroke sets -------------------------------------------------------------------------
+
+def _ellipse(cx, cy, rx, ry, start=0.0, end=360.0, steps=24) -> Stroke:
+    return [(cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a)))
+            for a in np.linspace(start, end, steps)]
+
+
+def _wave(x0, y0, x1, y1, amplitude, waves=2, steps=16) -> Stroke:
+    length = math.hypot(x1 - x0, y1 - y0)
+    nx, ny = -(y1 - y0) / length, (x1 - x0) / length
+    return [(x0 + (x1 - x0) * t + nx * amplitude * math.sin(2 * math.pi * waves * t),
+             y0 + (y1 - y0) * t + ny * amplitude * math.sin(2 * math.pi * waves * t))
+            for t in np.linspace(0, 1, steps)]
+
+
+def cat() -> list[Stroke]:
+    """A cat's face, the way most people draw one: round head, pointed ears, whiskers."""
+    return [
+        _ellipse(128, 140, 90, 80, steps=32),
+        [(55, 95), (60, 20), (105, 62)],
+        [(150, 62), (196, 20), (201, 95)],
+        _ellipse(95, 125, 9, 12, steps=10),
+        _ellipse(161, 125, 9, 12, steps=10),
+        [(120, 158), (128, 166), (136, 158)],
+        [(128, 166), (128, 178)],
+        [(110, 160), (40, 145)], [(110, 168), (38, 172)],
+        [(146, 160), (216, 145)], [(146, 168), (218, 172)],
+    ]
+
+
+def fish() -> list[Stroke]:
+    """A fish facing left: oval body, triangle tail, eye, a fin."""
+    return [
+        _ellipse(110, 128, 95, 55, steps=32),
+        [(200, 128), (250, 80), (250, 176), (200, 128)],
+        _ellipse(55, 115, 6, 6, steps=8),
+        [(100, 73), (125, 45), (150, 78)],
+        [(130, 100), (150, 128), (130, 156)],
+    ]
+
+
+def bird() -> list[Stroke]:
+    """A bird in profile: body, head, beak, wing, legs."""
+    return [
+        _ellipse(130, 140, 80, 50, steps=28),
+        _ellipse(60, 80, 32, 30, steps=20),
+        [(30, 72), (2, 82), (30, 90)],
+        _ellipse(55, 74, 4, 4, steps=6),
+        [(105, 130), (150, 105), (190, 135), (150, 145), (105, 130)],
+        [(120, 188), (115, 240)], [(150, 188), (155, 240)],
+        [(210, 140), (255, 120), (250, 160), (210, 150)],
+    ]
+
+
+def octopus() -> list[Stroke]:
+    """An octopus: round head with eyes and eight wavy arms."""
+    strokes = [_ellipse(128, 80, 75, 70, start=160, end=380, steps=28),
+               _ellipse(100, 75, 10, 12, steps=8), _ellipse(156, 75, 10, 12, steps=8)]
+    for i in range(8):
+        x = 60 + i * 19.5
+        strokes.append(_wave(x, 112, x + (i - 3.5) * 12, 250, amplitude=8, waves=1.5))
+    return strokes
+
+
+def camel() -> list[Stroke]:
+    """A camel in profile: two humps, long neck, small head, four legs."""
+    return [
+        [(40, 150), (60, 95), (85, 70), (110, 100), (130, 75), (160, 60), (185, 100),
+         (200, 140), (190, 160), (45, 160), (40, 150)],
+        [(200, 140), (220, 90), (225, 60), (250, 58), (255, 70), (235, 78), (222, 140)],
+        [(60, 160), (58, 240)], [(85, 160), (87, 240)],
+        [(160, 160), (158, 240)], [(185, 160), (190, 240)],
+        [(40, 150), (25, 185)],
+    ]
+
+
+def dog() -> list[Stroke]:
+    """A dog's face: head, floppy ears, snout, tongue."""
+    return [
+        _ellipse(128, 130, 75, 85, steps=32),
+        [(62, 80), (20, 100), (25, 190), (65, 160)],
+        [(194, 80), (236, 100), (231, 190), (191, 160)],
+        _ellipse(100, 110, 8, 10, steps=8), _ellipse(156, 110, 8, 10, steps=8),
+        _ellipse(128, 160, 16, 11, steps=12),
+        [(128, 171), (128, 195)], [(105, 190), (128, 200), (151, 190)],
+        _ellipse(128, 210, 10, 14, start=0, end=180, steps=10),
+    ]
+
+
+ANIMALS = {"cat": cat, "dog": dog, "fish": fish, "bird": bird, "octopus": octopus,
+           "camel": camel}
+
+
+def random_strokes(seed: int) -> list[Stroke]:
+    """A random sketch of 1..6 strokes: smooth curves, polylines and loops."""
+    rng = random.Random(seed)
+    strokes = []
+    for _ in range(rng.randint(1, 6)):
+        kind = rng.choice(["curve", "polyline", "loop"])
+        if kind == "loop":
+            strokes.append(_ellipse(rng.uniform(40, 216), rng.uniform(40, 216),
+                                    rng.uniform(10, 100), rng.uniform(10, 100),
+                                    steps=rng.randint(8, 30)))
+        elif kind == "polyline":
+            strokes.append([(rng.uniform(0, 255), rng.uniform(0, 255))
+                            for _ in range(rng.randint(2, 6))])
+        else:
+            x, y, heading = rng.uniform(0, 255), rng.uniform(0, 255), rng.uniform(0, 2 * math.pi)
+            points = [(x, y)]
+            for _ in range(rng.randint(5, 25)):
+                heading += rng.uniform(-0.6, 0.6)
+                x, y = x + 12 * math.cos(heading), y + 12 * math.sin(heading)
+                points.append((x, y))
+            strokes.append(points)
+    return strokes
+
+
+# --- the dataset's renderer ----------------------------------------------------------------
+
+def normalise(strokes: list[Stroke]) -> list[np.ndarray]:
+    """Align to the top-left and scale the longest side to 255, as the simplified data is."""
+    arrays = [np.asarray(s, dtype=np.float64) for s in strokes]
+    points = np.vstack(arrays)
+    low = points.min(axis=0)
+    span = (points.max(axis=0) - low).max() or 1.0
+    return [(a - low) * (255.0 / span) for a in arrays]
+
+
+def _capsule_coverage(strokes_px, radius, size, supersample):
+    """Share of each pixel within ``radius`` of any stroke segment (round caps and joins)."""
+    grid = (np.arange(size * supersample) + 0.5) / supersample
+    inside = np.zeros((grid.size, grid.size), dtype=bool)
+    for stroke in strokes_px:
+        segments = zip(stroke, stroke[1:]) if len(stroke) > 1 else [(stroke[0], stroke[0])]
+        for (ax, ay), (bx, by) in segments:
+            x_lo = np.searchsorted(grid, min(ax, bx) - radius)
+            x_hi = np.searchsorted(grid, max(ax, bx) + radius)
+            y_lo = np.searchsorted(grid, min(ay, by) - radius)
+            y_hi = np.searchsorted(grid, max(ay, by) + radius)
+            px, py = np.meshgrid(grid[x_lo:x_hi], grid[y_lo:y_hi])
+            dx, dy = bx - ax, by - ay
+            length2 = dx * dx + dy * dy
+            t = 0.0 if length2 == 0 else np.clip(((px - ax) * dx + (py - ay) * dy) / length2, 0, 1)
+            near = (px - ax - t * dx) ** 2 + (py - ay - t * dy) ** 2 <= radius * radius
+            inside[y_lo:y_hi, x_lo:x_hi] |= near
+    return inside.reshape(size, supersample, size, supersample).mean(axis=(1, 3))
+
+
+def render_quickdraw(strokes: list[Stroke], supersample: int = 8) -> np.ndarray:
+    """The 28x28 uint8 bitmap the QuickDraw pipeline makes of these strokes."""
+    scale = 28 / (256 + 2 * 16 + 16)
+    simplified = normalise(strokes)
+    offset = (256.0 - np.vstack(simplified).max(axis=0)) / 2.0
+    strokes_px = [(s + offset + 24.0) * scale for s in simplified]
+    coverage = _capsule_coverage(strokes_px, 8 * scale, 28, supersample)
+    return np.rint(coverage * 255).astype(np.uint8)
+
+
+# --- a browser canvas ------------------------------------------------------------------------
+
+def render_canvas(strokes: list[Stroke], canvas: int = 400, pen: float = 8, size: float = 0.7,
+                  centre: tuple[float, float] = (0.5, 0.5), background=None,
+                  ink=(0, 0, 0)) -> bytes:
+    """PNG bytes of the strokes drawn on a ``canvas`` px square, as a browser would export it.
+
+    ``size`` is the drawing's longest side as a share of the canvas, ``centre`` its centre as
+    shares of the canvas; ``background`` None leaves the canvas transparent.
+    """
+    supersample = 4
+    simplified = normalise(strokes)
+    points = np.vstack(simplified)
+    extent = points.max(axis=0)
+    scale = size * canvas / 255.0
+    shift = np.asarray(centre) * canvas - extent * scale / 2
+    big = Image.new("L", (canvas * supersample, canvas * supersample), 0)
+    draw = ImageDraw.Draw(big)
+    width = max(1, round(pen * supersample))
+    for stroke in simplified:
+        xy = [tuple(p) for p in (stroke * scale + shift) * supersample]
+        if len(xy) > 1:
+            draw.line(xy, fill=255, width=width, joint="curve")
+        r = width / 2
+        for x, y in (xy[0], xy[-1]) if len(xy) > 1 else xy:
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
+    alpha = big.resize((canvas, canvas), Image.Resampling.BOX)
+    picture = Image.new("RGBA", (canvas, canvas), tuple(ink) + (0,))
+    picture.putalpha(alpha)
+    if background is not None:
+        flat = Image.new("RGBA", picture.size, tuple(background) + (255,))
+        picture = Image.alpha_composite(flat, Image.merge("RGBA", (*Image.new(
+            "RGB", picture.size, tuple(ink)).split(), alpha)))
+    return png_bytes(picture)
+
+
+def png_bytes(image: Image.Image, **params) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", **params)
+    return buffer.getvalue()
+
+
+def canvas_from_bitmap(bitmap: np.ndarray, canvas: int = 500, size: float = 0.6,
+                       corner: tuple[float, float] = (0.1, 0.3)) -> bytes:
+    """A 28x28 dataset bitmap enlarged and inverted onto a black-on-transparent canvas PNG.
+
+    The bitmap becomes a square ``size`` of the canvas wide with its top-left at ``corner``
+    (shares of the canvas), as a person would draw somewhere on the page.
+    """
+    side = round(size * canvas)
+    alpha = Image.new("L", (canvas, canvas), 0)
+    alpha.paste(Image.fromarray(bitmap.reshape(28, 28)).resize((side, side),
+                                                                Image.Resampling.BICUBIC),
+                (round(corner[0] * canvas), round(corner[1] * canvas)))
+    picture = Image.new("RGBA", (canvas, canvas), (0, 0, 0, 0))
+    picture.putalpha(alpha)
+    return png_bytes(picture)
