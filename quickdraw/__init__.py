@@ -1,0 +1,73 @@
+"""Fetch and load Google Quick, Draw! ``numpy_bitmap`` files (28x28 uint8 drawings).
+
+    >>> import quickdraw
+    >>> cats = quickdraw.load("cat", 5000)      # (5000, 784) uint8, white ink on black
+    >>> quickdraw.fetch("sea turtle", 1000)     # Path of the cached .npy file
+
+Only the bytes needed are downloaded (an HTTP Range request for the first N
+rows) and kept in a cache folder; a later, larger request fetches only the
+missing rows. Where files come from and where they are kept are set by
+``QUICKDRAW_SOURCE`` and ``QUICKDRAW_CACHE`` (see :mod:`quickdraw.config`) or by
+the ``source=`` and ``cache=`` arguments. A cached file with enough rows is used
+whatever source it came from.
+
+Errors a user can cause are :class:`QuickDrawError` subclasses with a one-line
+message. This package never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import config
+from .cache import Cache, CachedFile
+from .categories import categories, validate
+from .errors import (CacheError, DownloadError, DownloadTimeout, MissingFile, NotNpyFile,
+                     QuickDrawError, SourceError, TruncatedData, UnknownCategory)
+from .fetch import FetchResult, fetch_file, read_rows
+
+__all__ = [
+    "load", "fetch", "categories", "cached", "validate", "CachedFile", "FetchResult",
+    "fetch_file", "QuickDrawError", "UnknownCategory", "SourceError", "MissingFile",
+    "DownloadError", "DownloadTimeout", "NotNpyFile", "TruncatedData", "CacheError",
+]
+
+PathLike = str | os.PathLike
+
+
+def fetch(name: str, limit: int | None = None, *, source: PathLike | None = None,
+          cache: PathLike | None = None, progress: bool | None = None,
+          timeout: float | None = None) -> Path:
+    """Ensure the cache holds at least the first ``limit`` drawings of ``name``.
+
+    ``limit=None`` means the whole file. Returns the path of the cached
+    ``.npy`` file (which may hold more rows than asked for, or fewer if the
+    source has fewer). ``progress``: None shows a bar on long downloads when
+    stderr is a terminal, True always, False never. ``timeout`` is in seconds.
+    """
+    return fetch_file(name, limit, source=source, cache=cache, progress=progress,
+                      timeout=timeout).path
+
+
+def load(name: str, limit: int | None = None, *, source: PathLike | None = None,
+         cache: PathLike | None = None, progress: bool | None = None,
+         timeout: float | None = None) -> np.ndarray:
+    """The first ``limit`` drawings of ``name`` (all if None) as uint8 of shape (N, 784).
+
+    N = min(limit, drawings available). Fetches into the cache first if needed.
+    """
+    path = fetch(name, limit, source=source, cache=cache, progress=progress, timeout=timeout)
+    return read_rows(path, limit)
+
+
+def cached(cache: PathLike | None = None) -> list[CachedFile]:
+    """The valid files in the cache folder, by name: ``(name, rows, bytes, path)`` each."""
+    return Cache(config.cache_dir(cache)).scan()[0]
+
+
+def cache_folder(cache: PathLike | None = None) -> Path:
+    """The cache folder in use (from ``cache``, ``QUICKDRAW_CACHE`` or the default)."""
+    return config.cache_dir(cache)

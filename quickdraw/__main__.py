@@ -1,0 +1,140 @@
+"""Command line: ``python -m quickdraw fetch|list|info``.
+
+    python -m quickdraw fetch cat dog "sea turtle" --limit 5000 [--source S] [--cache DIR]
+    python -m quickdraw list
+    python -m quickdraw info [--cache DIR]
+
+Errors are printed as one ``error: <message>`` line on stderr with exit status
+1 (2 for a wrong command line, 130 when interrupted), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from . import config
+from .cache import Cache
+from .categories import categories, validate
+from .errors import MissingFile, QuickDrawError
+from .fetch import fetch_file
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m quickdraw",
+        description="Fetch Google Quick, Draw! 28x28 bitmaps (numpy_bitmap .npy files) "
+                    "into a local cache.",
+        epilog="Environment: QUICKDRAW_SOURCE (base URL or folder), QUICKDRAW_CACHE "
+               "(cache folder), QUICKDRAW_TIMEOUT (seconds).")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    f = sub.add_parser("fetch", help="download the first N drawings of categories",
+                       description="Download the first N drawings of each category "
+                                   "into the cache (only what is missing).")
+    f.add_argument("names", nargs="+", metavar="NAME", help='category names, e.g. cat "sea turtle"')
+    f.add_argument("--limit", "-n", type=_positive_int, default=None,
+                   help="drawings per category (default: the whole file)")
+    f.add_argument("--source", help=f"base URL or folder (default: $QUICKDRAW_SOURCE or "
+                                    f"{config.DEFAULT_SOURCE})")
+    f.add_argument("--cache", help="cache folder (default: $QUICKDRAW_CACHE or ~/.cache/quickdraw)")
+    f.add_argument("--timeout", type=_positive_float, default=None,
+                   help=f"seconds to wait for the server (default {config.DEFAULT_TIMEOUT:g})")
+    f.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    sub.add_parser("list", help="print the 345 category names",
+                   description="Print the 345 QuickDraw category names, one a line.")
+
+    i = sub.add_parser("info", help="show the cached files",
+                       description="Show the cache folder and the files in it.")
+    i.add_argument("--cache", help="cache folder (default: $QUICKDRAW_CACHE or ~/.cache/quickdraw)")
+    return p
+
+
+def _fetch(args) -> int:
+    names = [validate(name) for name in args.names]  # all typos before any download
+    failed = 0
+    for name in dict.fromkeys(names):
+        try:
+            result = fetch_file(name, args.limit, source=args.source, cache=args.cache,
+                                progress=False if args.quiet else None, timeout=args.timeout)
+        except MissingFile as e:  # the others may still be there: go on
+            print(f"error: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        how = "already cached" if result.from_cache else f"downloaded {_size(result.downloaded)}"
+        print(f"{name}: {result.rows} drawings in {result.path} ({how})", flush=True)
+    return 1 if failed else 0
+
+
+def _list(args) -> int:
+    for name in categories():
+        print(name)
+    return 0
+
+
+def _info(args) -> int:
+    store = Cache(config.cache_dir(args.cache))
+    good, bad = store.scan()
+    print(f"cache folder: {store.folder}" + ("" if store.folder.is_dir() else " (not created yet)"))
+    width = max((len(e.name) for e in good), default=0)
+    for e in good:
+        if e.source is None:
+            note = "source unknown"
+        else:
+            note = f"{'all' if e.complete else 'first'} drawings of {e.source}"
+        print(f"{e.name:<{width}}  {e.rows:>7} drawings  {_size(e.bytes):>9}  {e.path}  ({note})")
+    for path, problem in bad:
+        print(f"damaged: {path} ({problem}); it will be fetched again when needed")
+    total = sum(e.bytes for e in good)
+    print(f"{len(good)} cached {'category' if len(good) == 1 else 'categories'}, {_size(total)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return {"fetch": _fetch, "list": _list, "info": _info}[args.command](args)
+    except QuickDrawError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `python -m quickdraw list | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""The cache folder: one ``<name>.npy`` per category, plus a small ``<name>.json``.
+
+The ``.npy`` file is a plain, valid numpy file holding the first N drawings of
+the category (``np.load`` reads it). The JSON sidecar remembers where those rows
+came from (source, the source file's header length and row count), so that a
+later, larger request can fetch only the missing rows from the same source and
+a request for "everything" knows without asking the network whether the file
+is complete. Without a sidecar (or with one that disagrees with the file) the
+rows are still used when there are enough of them, but never extended.
+
+Files are only ever replaced atomically (``os.replace`` of a checked temporary
+file written in the same folder), so the cache never holds a half-written file;
+a file that fails the check anyway is reported on stderr and fetched again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from . import npy
+from .categories import validate
+from .errors import CacheError, QuickDrawError
+
+_STALE_PART_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a cached file's rows came from (the JSON sidecar)."""
+
+    source: str
+    header_length: int  # of the source file: row K starts at header_length + K*784
+    source_rows: int  # rows in the whole source file
+    rows: int  # rows in the cached file when the sidecar was written
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    """One valid cached category file."""
+
+    name: str
+    rows: int
+    bytes: int
+    path: Path
+    source: str | None = None  # None when unknown (no or stale sidecar)
+    complete: bool = False  # True when it holds every row of that source
+
+    def __iter__(self) -> Iterator:
+        """Unpacks as ``(name, rows, bytes, path)``."""
+        return iter((self.name, self.rows, self.bytes, self.path))
+
+
+class Cache:
+    """A cache folder. Nothing touches the disk until a method is called."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def path(self, name: str) -> Path:
+        return self.folder / f"{name}.npy"
+
+    def _meta_path(self, name: str) -> Path:
+        return self.folder / f"{name}.json"
+
+    def ensure_folder(self) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise CacheError(f"cannot create the cache folder {self.folder}: "
+                             f"{e.strerror or e} (set QUICKDRAW_CACHE to a writable folder)") from None
+
+    # -- reading ---------------------------------------------------------
+    def _origin(self, name: str, rows: int) -> Origin | None:
+        try:
+            raw = json.loads(self._meta_path(name).read_text(encoding="utf-8"))
+            origin = Origin(source=str(raw["source"]), header_length=int(raw["header_length"]),
+                            source_rows=int(raw["source_rows"]), rows=int(raw["rows"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if origin.rows != rows or origin.source_rows < rows or origin.header_length < 10:
+            return None  # the sidecar describes another version of the file
+        return origin
+
+    def _describe(self, name: str) -> tuple[CachedFile, Origin | None]:
+        """Check the cached file of ``name``; raises QuickDrawError/OSError if bad."""
+        path = self.path(name)
+        header = npy.inspect_file(path)
+        origin = self._origin(name, header.rows)
+        entry = CachedFile(name=name, rows=header.rows, bytes=header.file_size, path=path,
+                           source=origin.source if origin else None,
+                           complete=bool(origin and origin.source_rows == header.rows))
+        return entry, origin
+
+    def lookup(self, name: str) -> tuple[CachedFile, Origin | None] | None:
+        """The valid cached file of ``name`` and its origin, or None.
+
+        A file that exists but fails the check is reported on stderr and
+        removed, so that it is fetched again.
+        """
+        path = self.path(name)
+        if not path.exists():
+            return None
+        try:
+            return self._describe(name)
+        except (QuickDrawError, OSError) as e:
+            print(f"warning: the cached file {path} is damaged ({e}); fetching it again",
+                  file=sys.stderr)
+            self.remove(name)
+            return None
+
+    def scan(self) -> tuple[list[CachedFile], list[tuple[Path, str]]]:
+        """All cached files: (valid ones sorted by name, [(path, problem)...])."""
+        good: list[CachedFile] = []
+        bad: list[tuple[Path, str]] = []
+        if not self.folder.is_dir():
+            return good, bad
+        for path in sorted(self.folder.glob("*.npy")):
+            try:
+                name = validate(path.stem)
+            except QuickDrawError:
+                continue  # not ours
+            if path.stem != name:
+                continue
+            try:
+                good.append(self._describe(name)[0])
+            except (QuickDrawError, OSError) as e:
+                bad.append((path, str(e)))
+        return good, bad
+
+    # -- writing ---------------------------------------------------------
+    @contextlib.contextmanager
+    def writer(self, name: str):
+        """Yield an open temporary file in the cache folder; see :meth:`commit`.
+
+        The temporary file is removed if anything goes wrong (including
+        KeyboardInterrupt) before :meth:`commit` moved it into place.
+        """
+        self.ensure_folder()
+        self._remove_stale_parts()
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{name}.", suffix=".part")
+        except OSError as e:
+            raise CacheError(f"cannot write to the cache folder {self.folder}: "
+                             f"{e.strerror or e}") from None
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a shared cache from others
+        f = open(tmp, "w+b")  # by name, so that f.name is the path
+        try:
+            yield f
+        finally:
+            f.close()
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+    def commit(self, name: str, f, origin: Origin) -> CachedFile:
+        """Check the finished temporary file ``f`` and atomically make it the cache."""
+        try:
+            f.flush()
+            os.fsync(f.fileno())
+            f.close()  # before the rename, which some systems refuse on open files
+        except OSError as e:
+            raise CacheError(f"cannot write to the cache folder {self.folder}: "
+                             f"{e.strerror or e}") from None
+        header = npy.inspect_file(f.name)  # raises if we wrote something wrong
+        if header.rows != origin.rows:
+            raise CacheError(f"internal error: wrote {header.rows} rows instead of {origin.rows}")
+        try:
+            os.replace(f.name, self.path(name))
+            self._write_meta(name, origin)
+        except OSError as e:
+            raise CacheError(f"cannot write to the cache folder {self.folder}: "
+                             f"{e.strerror or e}") from None
+        entry, _ = self._describe(name)
+        return entry
+
+    def _write_meta(self, name: str, origin: Origin) -> None:
+        text = json.dumps({"source": origin.source, "header_length": origin.header_length,
+                           "source_rows": origin.source_rows, "rows": origin.rows}, indent=1)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text + "\n")
+            os.replace(tmp, self._meta_path(name))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def remove(self, name: str) -> None:
+        for path in (self.path(name), self._meta_path(name)):
+            with contextlib.suppress(OSError):  # os.replace overwrites it anyway
+                path.unlink()
+
+    def _remove_stale_parts(self) -> None:
+        """Delete temporary files left by a process that was killed long ago."""
+        cutoff = time.time() - _STALE_PART_SECONDS
+        for part in self.folder.glob(".*.part"):
+            with contextlib.suppress(OSError):
+                if part.stat().st_mtime < cutoff:
+                    part.unlink()

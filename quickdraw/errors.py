@@ -1,0 +1,53 @@
+"""The exceptions of the quickdraw package.
+
+Every error a user can cause (a typo in a category name, no network, a wrong
+``QUICKDRAW_SOURCE``, a damaged cache folder...) is raised as a subclass of
+:class:`QuickDrawError` whose message is one line written for a person, so the
+command line can print ``error: <message>`` and callers can catch one class.
+"""
+
+from __future__ import annotations
+
+
+class QuickDrawError(Exception):
+    """Base class: something about QuickDraw data the user can fix or retry."""
+
+    def __init__(self, message: str) -> None:
+        # One line, whatever the caller passed: the CLI prints it as is.
+        super().__init__(" ".join(str(message).split()))
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class UnknownCategory(QuickDrawError, ValueError):
+    """The name is not one of the 345 QuickDraw categories."""
+
+
+class SourceError(QuickDrawError):
+    """Something is wrong with where the data comes from (URL or folder)."""
+
+
+class MissingFile(SourceError):
+    """The source has no file for the category (HTTP 404, or no such file/folder)."""
+
+
+class DownloadError(SourceError):
+    """The download failed: no network, refused connection, HTTP error, bad reply."""
+
+
+class DownloadTimeout(DownloadError):
+    """The server did not answer within the time allowed."""
+
+
+class NotNpyFile(SourceError):
+    """The data is not a QuickDraw bitmap .npy file (e.g. an HTML page, wrong dtype)."""
+
+
+class TruncatedData(SourceError):
+    """Fewer bytes arrived (or are on disk) than the .npy header promised."""
+
+
+class CacheError(QuickDrawError):
+    """The cache folder cannot be created, read or written."""

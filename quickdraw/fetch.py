@@ -1,0 +1,275 @@
+"""Getting the first N drawings of a category into the cache, downloading as little as possible.
+
+Rows of a QuickDraw ``.npy`` file are contiguous, so the first N drawings are
+the bytes ``[0, header + N*784)``. A fresh fetch asks for exactly that range,
+guessing the usual 128-byte header (and asking for the rest if the header turns
+out longer). A later, larger request fetches only the missing rows from the
+same source and writes a new file with the old rows, the new rows and a header
+giving the new count. Every file is written to a temporary file, checked, then
+moved into place atomically (see :mod:`quickdraw.cache`).
+"""
+
+from __future__ import annotations
+
+import operator
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import config, npy
+from .cache import Cache, CachedFile, Origin
+from .categories import validate
+from .errors import CacheError, QuickDrawError, TruncatedData
+from .sources import Reply, Source, open_source
+
+GUESS_HEADER = 128  # the header length of every official file (npy 1.0, 64-aligned)
+CHUNK = 1 << 16
+ROW = npy.ROW_BYTES
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What :func:`fetch_file` did."""
+
+    name: str
+    path: Path
+    rows: int  # rows now in the cached file (may exceed the limit asked for)
+    downloaded: int  # bytes read from the source (0 when the cache sufficed)
+
+    @property
+    def from_cache(self) -> bool:
+        return self.downloaded == 0
+
+
+class _SourceChanged(Exception):
+    """The source file is no longer the one the cached rows came from."""
+
+
+def check_limit(limit) -> int | None:
+    """``None`` or a positive int; anything else is a QuickDrawError."""
+    if limit is None:
+        return None
+    try:
+        if isinstance(limit, bool):
+            raise TypeError
+        value = operator.index(limit)
+    except TypeError:
+        raise QuickDrawError(f"the limit must be a whole number of drawings, not {limit!r}") from None
+    if value < 1:
+        raise QuickDrawError(f"the limit must be at least 1 drawing, not {value}")
+    return value
+
+
+class _Progress:
+    """A tqdm byte counter on stderr, or nothing (see :func:`fetch_file`'s ``progress``)."""
+
+    def __init__(self, progress: bool | None, name: str) -> None:
+        self._bar = None
+        self._mode = progress
+        self._name = name
+
+    def start(self, total: int, done: int) -> None:
+        if self._mode is False:
+            return
+        if self._mode is None:
+            isatty = getattr(sys.stderr, "isatty", None)
+            if not (isatty and isatty()):
+                return
+        try:
+            from tqdm import tqdm
+        except ImportError:  # progress bars are a nicety, not a requirement
+            return
+        self._bar = tqdm(total=total, initial=done, desc=self._name, unit="B",
+                         unit_scale=True, unit_divisor=1024, leave=False, file=sys.stderr,
+                         delay=1.0 if self._mode is None else 0.0, dynamic_ncols=True)
+
+    def update(self, n: int) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+class _Stream:
+    """Bytes ``[pos, stop)`` of one source file, over as few replies as needed."""
+
+    def __init__(self, src: Source, name: str, start: int, stop: int | None,
+                 progress: _Progress) -> None:
+        self.src, self.name = src, name
+        self.pos, self.stop = start, stop
+        self.reply: Reply | None = None
+        self.read_bytes = 0
+        self.progress = progress
+
+    def open(self) -> Reply:
+        if self.reply is not None:
+            self.reply.close()
+        self.reply = None
+        self.reply = self.src.open(self.name, self.pos, self.stop)
+        return self.reply
+
+    def _chunk(self, n: int) -> bytes:
+        reply = self.reply
+        if reply is None or (reply.end is not None and self.pos >= reply.end):
+            reply = self.open()
+        if reply.end is not None:
+            n = min(n, reply.end - self.pos)
+        data = reply.read(n)
+        self.pos += len(data)
+        self.read_bytes += len(data)
+        self.progress.update(len(data))
+        return data
+
+    def read_upto(self, n: int) -> bytes:
+        """Up to ``n`` bytes, fewer only at the end of the file."""
+        parts, want = [], n
+        while want:
+            data = self._chunk(want)
+            if not data:
+                break
+            parts.append(data)
+            want -= len(data)
+        return b"".join(parts)
+
+    def copy(self, n: int, out, what: str) -> bytes | None:
+        """Copy exactly ``n`` bytes to ``out`` (or return them if ``out`` is None)."""
+        parts, want, begin = [], n, self.pos
+        while want:
+            data = self._chunk(min(want, CHUNK))
+            if not data:
+                where = self.reply.where if self.reply else self.src.describe(self.name)
+                raise TruncatedData(f"{where} stopped after {self.pos} of the {begin + n} bytes "
+                                    f"needed for {what} (the file or the connection was cut short)")
+            if out is None:
+                parts.append(data)
+            else:
+                _write(out, data)
+            want -= len(data)
+        return b"".join(parts) if out is None else None
+
+    def close(self) -> None:
+        if self.reply is not None:
+            self.reply.close()
+            self.reply = None
+
+
+def _write(out, data: bytes) -> None:
+    try:
+        out.write(data)
+    except OSError as e:
+        raise CacheError(f"cannot write to the cache: {e.strerror or e}") from None
+
+
+def _check_size(reply: Reply | None, header: npy.Header) -> None:
+    """A reply that tells the file size must be big enough for the header's rows."""
+    if reply is not None and reply.total is not None and reply.total < header.file_size:
+        have = max(0, (reply.total - header.length) // ROW)
+        raise TruncatedData(f"{reply.where} is truncated: its header promises {header.rows} "
+                            f"drawings ({header.file_size} bytes) but the file has "
+                            f"{reply.total} bytes ({have} drawings)")
+
+
+def _download(name: str, limit: int | None, src: Source, store: Cache,
+              progress: bool | None) -> FetchResult:
+    """Fetch the first ``limit`` rows (all when None) from scratch."""
+    bar = _Progress(progress, name)
+    stream = _Stream(src, name, 0, None if limit is None else GUESS_HEADER + limit * ROW, bar)
+    try:
+        with store.writer(name) as out:
+            head = stream.read_upto(npy.PREFIX_LEN)
+            where = stream.reply.where if stream.reply else src.describe(name)
+            length = npy.header_length(head, where)
+            if limit is not None:
+                stream.stop = length + limit * ROW  # the guess may have been wrong
+            head += stream.copy(max(0, length - len(head)), None, "the .npy header")
+            header = npy.parse_header(head, where)
+            _check_size(stream.reply, header)
+            rows = header.rows if limit is None else min(limit, header.rows)
+            stream.stop = header.length + rows * ROW
+            _write(out, npy.build_header(rows))
+            bar.start(stream.stop, stream.pos)
+            stream.copy(stream.stop - stream.pos, out, f"the first {rows} drawings")
+            stream.close()
+            entry = store.commit(name, out, Origin(src.id, header.length, header.rows, rows))
+    finally:
+        stream.close()
+        bar.close()
+    return FetchResult(name, entry.path, entry.rows, stream.read_bytes)
+
+
+def _extend(name: str, limit: int | None, src: Source, store: Cache,
+            entry: CachedFile, origin: Origin, progress: bool | None) -> FetchResult:
+    """Add rows ``entry.rows .. limit`` fetched from the same source to a cached file."""
+    rows = origin.source_rows if limit is None else min(limit, origin.source_rows)
+    start = origin.header_length + entry.rows * ROW
+    stop = origin.header_length + rows * ROW
+    bar = _Progress(progress, name)
+    stream = _Stream(src, name, start, stop, bar)
+    try:
+        with store.writer(name) as out:
+            reply = stream.open()
+            if reply.total is not None and reply.total != (
+                    origin.header_length + origin.source_rows * ROW):
+                raise _SourceChanged
+            _write(out, npy.build_header(rows))
+            old = npy.inspect_file(entry.path)
+            with open(entry.path, "rb") as cached:
+                cached.seek(old.length)
+                while True:
+                    data = cached.read(CHUNK)
+                    if not data:
+                        break
+                    _write(out, data)
+            bar.start(stop - start, 0)
+            stream.copy(stop - start, out, f"the first {rows} drawings")
+            stream.close()
+            new = store.commit(name, out, Origin(src.id, origin.header_length,
+                                                 origin.source_rows, rows))
+    finally:
+        stream.close()
+        bar.close()
+    return FetchResult(name, new.path, new.rows, stream.read_bytes)
+
+
+def fetch_file(name: str, limit: int | None = None, *, source=None, cache=None,
+               progress: bool | None = None, timeout: float | None = None) -> FetchResult:
+    """Make sure the cache holds the first ``limit`` drawings of ``name`` (all if None).
+
+    The cache is used as is when it holds enough rows (whatever source they
+    came from), or all rows of the requested source. Otherwise the missing
+    rows are fetched: appended when the cached rows came from the same source,
+    from scratch when not. ``progress``: None shows a bar on long downloads
+    when stderr is a terminal, True always, False never.
+    """
+    name = validate(name)
+    limit = check_limit(limit)
+    store = Cache(config.cache_dir(cache))
+    src = open_source(config.source(source), config.timeout(timeout))
+    found = store.lookup(name)
+    if found is not None:
+        entry, origin = found
+        if (limit is not None and entry.rows >= limit) or (
+                entry.complete and entry.source == src.id):
+            return FetchResult(name, entry.path, entry.rows, 0)
+        if origin is not None and origin.source == src.id:
+            try:
+                return _extend(name, limit, src, store, entry, origin, progress)
+            except _SourceChanged:
+                print(f"warning: {src.describe(name)} has changed since it was cached; "
+                      "fetching it again from the start", file=sys.stderr)
+    return _download(name, limit, src, store, progress)
+
+
+def read_rows(path: Path, limit: int | None) -> np.ndarray:
+    """The first ``limit`` rows (all if None) of a checked cache file, as (N, 784) uint8."""
+    header = npy.inspect_file(path)
+    rows = header.rows if limit is None else min(limit, header.rows)
+    data = np.fromfile(path, dtype=np.uint8, count=rows * ROW, offset=header.length)
+    if data.size != rows * ROW:  # the file changed under us
+        raise TruncatedData(f"{path} holds fewer drawings than its header says")
+    return data.reshape(rows, ROW)
