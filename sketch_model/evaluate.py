@@ -1,0 +1,173 @@
+"""Score a model on its held-out test split, and print the report training prints.
+
+    python -m sketch_model.evaluate --model sketch_model/models/animals [--source DIR_OR_URL]
+
+The test split is rebuilt from the model's metadata (categories, limit, seed), so this
+re-evaluates exactly the drawings the saved metrics were computed on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from .classifier import Classifier, ModelError, load_classifier
+from .dataset import Dataset, load_dataset
+
+
+def score(classifier: Classifier, probabilities: np.ndarray, y: np.ndarray) -> dict:
+    """Test metrics over the known classes (DESIGN.md "Model files": ``metrics``).
+
+    Rows of the "other" class are left out here: they are scored by ``rejection``. The answer
+    is the best known class; "unsure" is not an answer, so these figures show how well the
+    network tells the known classes apart.
+    """
+    classes = classifier.classes
+    known = np.array([classes.index(c) for c in classifier.labels])
+    rows = np.isin(y, known)
+    probabilities, y = probabilities[rows][:, known], np.searchsorted(known, y[rows])
+    predicted = probabilities.argmax(axis=1)
+    top3 = np.argsort(-probabilities, axis=1)[:, :3]
+    n = len(known)
+    confusion = np.zeros((n, n), dtype=int)
+    np.add.at(confusion, (y, predicted), 1)
+    support = confusion.sum(axis=1)
+    recall = np.divide(np.diag(confusion), support, out=np.zeros(n), where=support > 0)
+    called = confusion.sum(axis=0)
+    precision = np.divide(np.diag(confusion), called, out=np.zeros(n), where=called > 0)
+    return {
+        "accuracy": float((predicted == y).mean()),
+        "balanced_accuracy": float(recall[support > 0].mean()),
+        "top3_accuracy": float((top3 == y[:, None]).any(axis=1).mean()),
+        "per_class": {label: {"precision": float(precision[i]), "recall": float(recall[i]),
+                              "support": int(support[i])}
+                      for i, label in enumerate(classifier.labels)},
+        "confusion_matrix": confusion.tolist(),
+    }
+
+
+def rejection(classifier: Classifier, data: Dataset, test_probabilities: np.ndarray) -> dict:
+    """How often the model says "unsure": on the known classes' test drawings (should be
+    rare), on the "other" class's test drawings, and on categories it never saw (should be
+    most of them)."""
+    known_rows = data.known_mask("test")
+    unsure = classifier.unsure(test_probabilities)
+    y = data.y["test"][known_rows]
+    per_class_recall = [
+        float(((test_probabilities[known_rows][y == i].argmax(axis=1) == i)
+               & ~unsure[known_rows][y == i]).mean())
+        for i in sorted(set(y.tolist()))]
+    report = {
+        "unsure_threshold": classifier.unsure_threshold,
+        "known_unsure_rate": float(unsure[known_rows].mean()),
+        "balanced_accuracy_with_unsure": float(np.mean(per_class_recall)),
+    }
+    if (~known_rows).any():
+        report["other_unsure_rate"] = float(unsure[~known_rows].mean())
+    if data.holdout:
+        rates = {name: float(classifier.unsure(classifier.probabilities(x)).mean())
+                 for name, x in data.holdout.items()}
+        report["holdout_unsure_rate"] = float(np.mean(list(rates.values())))
+        report["holdout_unsure_rate_per_class"] = rates
+    return report
+
+
+def format_report(metrics: dict, rejection_report: dict | None = None) -> str:
+    """The table training and evaluation print: per-class figures, then the summary."""
+    labels = list(metrics["per_class"])
+    width = max(8, *(len(label) for label in labels))
+    lines = [f"{'class':<{width}}  precision  recall  support"]
+    for label, figures in metrics["per_class"].items():
+        lines.append(f"{label:<{width}}  {figures['precision']:9.3f}  {figures['recall']:6.3f}"
+                     f"  {figures['support']:7d}")
+    lines.append("")
+    lines.append("confusion matrix (rows: true class, columns: predicted)")
+    lines.append(" " * width + "  " + " ".join(f"{label[:6]:>6}" for label in labels))
+    for label, row in zip(labels, metrics["confusion_matrix"]):
+        lines.append(f"{label:<{width}}  " + " ".join(f"{count:6d}" for count in row))
+    lines.append("")
+    lines.append(f"accuracy           {metrics['accuracy']:.4f}")
+    lines.append(f"balanced accuracy  {metrics['balanced_accuracy']:.4f}")
+    lines.append(f"top-3 accuracy     {metrics['top3_accuracy']:.4f}")
+    if rejection_report:
+        r = rejection_report
+        lines.append(f"unsure threshold   {r['unsure_threshold']:.3f}")
+        lines.append(f"unsure on known classes' test drawings  {r['known_unsure_rate']:.4f}")
+        lines.append(f"balanced accuracy, unsure counted wrong {r['balanced_accuracy_with_unsure']:.4f}")
+        if "other_unsure_rate" in r:
+            lines.append(f"unsure on 'other' test drawings         {r['other_unsure_rate']:.4f}")
+        if "holdout_unsure_rate" in r:
+            per = ", ".join(f"{name} {rate:.3f}"
+                            for name, rate in r["holdout_unsure_rate_per_class"].items())
+            lines.append(f"unsure on never-seen categories         "
+                         f"{r['holdout_unsure_rate']:.4f} ({per})")
+    return "\n".join(lines)
+
+
+def save_confusion_picture(metrics: dict, title: str, path) -> None:
+    """A confusion matrix a person can read: counts in cells, shaded by row share."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(metrics["per_class"])
+    counts = np.array(metrics["confusion_matrix"])
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = 1.6 + 0.75 * len(labels)
+    figure, axes = plt.subplots(figsize=(size + 1.5, size))
+    image = axes.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    axes.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    axes.set_yticks(range(len(labels)), labels)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true class")
+    for (i, j), count in np.ndenumerate(counts):
+        axes.text(j, i, str(count), ha="center", va="center",
+                  color="white" if shares[i, j] > 0.5 else "black", fontsize=9)
+    axes.set_title(f"{title}\nbalanced accuracy {metrics['balanced_accuracy']:.1%}, "
+                   f"top-3 {metrics['top3_accuracy']:.1%}", fontsize=10)
+    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04, label="share of the true class")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def reload_data(metadata: dict, source=None, cache=None) -> Dataset:
+    """The same drawings the model was trained and tested on, from its metadata."""
+    trained = metadata["trained_on"]
+    return load_dataset(trained["classes"], limit=trained["limit"], seed=trained["seed"],
+                        other_classes=trained.get("other_classes", []),
+                        other_limit=trained.get("other_limit"),
+                        holdout_classes=trained.get("holdout_classes", []),
+                        source=source or trained.get("source"), cache=cache)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sketch_model.evaluate",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=None,
+                        help="model path, with or without .keras (default: the shipped model)")
+    parser.add_argument("--source", help="QuickDraw source: base URL or local folder "
+                                         "(default: the one recorded at training)")
+    parser.add_argument("--cache", help="QuickDraw cache folder")
+    args = parser.parse_args(argv)
+
+    import quickdraw
+
+    try:
+        classifier = load_classifier(args.model)
+        data = reload_data(classifier.metadata, args.source, args.cache)
+    except (ModelError, quickdraw.QuickDrawError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    probabilities = classifier.probabilities(data.x["test"])
+    metrics = score(classifier, probabilities, data.y["test"])
+    print(f"model {classifier.path} on {len(data.y['test'])} test drawings")
+    print(format_report(metrics, rejection(classifier, data, probabilities)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

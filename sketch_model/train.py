@@ -1,0 +1,195 @@
+"""Train a sketch classifier on QuickDraw categories and save it with its metadata.
+
+    python -m sketch_model.train --classes cat dog fish bird octopus camel \\
+        --other-classes airplane apple ... --holdout-classes book flower \\
+        --limit 20000 --out sketch_model/models/animals
+
+Writes ``<out>.keras``, ``<out>.json`` (classes, input, unsure threshold, training data, test
+metrics) and ``<out>-confusion.png``. Any QuickDraw category names work; the data comes through
+the ``quickdraw`` loader (``--source`` / QUICKDRAW_SOURCE: the official bucket, a mirror URL
+or a local folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+import quickdraw
+
+DEFAULT_LIMIT = 20000
+DEFAULT_OTHER_LIMIT = 1500
+MAX_KNOWN_UNSURE = 0.03  # tune the threshold so at most this share of known drawings is "unsure"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m sketch_model.train",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--classes", nargs="+", required=True, metavar="NAME",
+                        help="QuickDraw categories the model recognises")
+    parser.add_argument("--other-classes", nargs="*", default=[], metavar="NAME",
+                        help="categories pooled into an 'other' class, so the model can say "
+                             "it is unsure about drawings of none of --classes")
+    parser.add_argument("--holdout-classes", nargs="*", default=[], metavar="NAME",
+                        help="categories never trained on, used only to measure how often "
+                             "the model is unsure about unseen things")
+    parser.add_argument("--limit", type=_positive, default=DEFAULT_LIMIT,
+                        help=f"drawings per class at most (default {DEFAULT_LIMIT})")
+    parser.add_argument("--other-limit", type=_positive, default=DEFAULT_OTHER_LIMIT,
+                        help="drawings per 'other' or held-out category at most "
+                             f"(default {DEFAULT_OTHER_LIMIT})")
+    parser.add_argument("--out", required=True, type=Path,
+                        help="output path without suffix, e.g. sketch_model/models/animals")
+    parser.add_argument("--arch", choices=("sketchnet", "baseline"), default="sketchnet",
+                        help="sketchnet (ours) or baseline (the original app's network)")
+    parser.add_argument("--epochs", type=_positive, default=30,
+                        help="most epochs; training stops early when validation stalls")
+    parser.add_argument("--batch-size", type=_positive, default=128)
+    parser.add_argument("--seed", type=int, default=1, help="decides the split and the init")
+    parser.add_argument("--source", help="QuickDraw source: base URL or local folder "
+                                         "(default: QUICKDRAW_SOURCE or the official bucket)")
+    parser.add_argument("--cache", help="QuickDraw cache folder (default: QUICKDRAW_CACHE)")
+    args = parser.parse_args(argv)
+    names = args.classes + args.other_classes + args.holdout_classes
+    if len(set(names)) != len(names):
+        parser.error("a category may appear only once across --classes, --other-classes "
+                     "and --holdout-classes")
+    if len(args.classes) < 2:
+        parser.error("--classes needs at least two categories")
+    return args
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be a whole number of at least 1")
+    return value
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        for name in args.classes + args.other_classes + args.holdout_classes:
+            quickdraw.validate(name)  # fail in a second, before TensorFlow loads
+        return train(args)
+    except quickdraw.QuickDrawError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def train(args: argparse.Namespace) -> int:
+    # --- setup
+    import keras
+    import tensorflow as tf
+
+    from . import network
+    from .augment import augmenter
+    from .classifier import Classifier
+    from .dataset import OTHER, SPLITS, load_dataset
+    from .evaluate import format_report, rejection, save_confusion_picture, score
+
+    keras.utils.set_random_seed(args.seed)
+    started = time.monotonic()
+
+    # --- data
+    source = str(quickdraw.config.source(args.source))
+    data = load_dataset(args.classes, limit=args.limit, seed=args.seed,
+                        other_classes=args.other_classes, other_limit=args.other_limit,
+                        holdout_classes=args.holdout_classes, source=args.source,
+                        cache=args.cache)
+    for label, counts in data.counts.items():
+        print(f"{label:>12}: " + ", ".join(f"{counts[s]} {s}" for s in SPLITS))
+    classes = data.classes
+    counts = np.bincount(data.y["train"], minlength=len(classes))
+    class_weight = {i: len(data.y["train"]) / (len(classes) * max(c, 1))
+                    for i, c in enumerate(counts)}
+
+    augment = augmenter(args.seed)
+    train_set = (tf.data.Dataset.from_tensor_slices((data.x["train"], data.y["train"]))
+                 .shuffle(len(data.y["train"]), seed=args.seed, reshuffle_each_iteration=True)
+                 .batch(args.batch_size)
+                 .map(lambda x, y: (augment(tf.cast(x, tf.float32)), y),
+                      num_parallel_calls=tf.data.AUTOTUNE)
+                 .prefetch(tf.data.AUTOTUNE))
+    validation = (data.x["validation"].astype(np.float32), data.y["validation"])
+
+    # --- model
+    model = network.build(args.arch, len(classes))
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=2e-3),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+    # --- train
+    history = model.fit(
+        train_set, validation_data=validation, epochs=args.epochs, verbose=2,
+        shuffle=False,  # train_set reshuffles itself every epoch
+        class_weight=class_weight,
+        callbacks=[keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=2, min_lr=1e-5),
+                   keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True)])
+    seconds = time.monotonic() - started
+
+    # --- evaluate
+    out = args.out.with_suffix("") if args.out.suffix == ".keras" else args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    path = out.with_name(out.name + ".keras")
+    metadata = {
+        "name": out.name,
+        "classes": classes,
+        "reject_class": OTHER if args.other_classes else None,
+        "input": {"shape": [28, 28, 1], "dtype": "float32", "range": [0, 255],
+                  "ink": "bright (255) strokes on black (0), like QuickDraw numpy_bitmap",
+                  "preprocess": "sketch_model.preprocess.to_bitmap"},
+        "unsure_threshold": 0.0,
+        "architecture": args.arch,
+        "parameters": int(model.count_params()),
+        "trained_on": {
+            "classes": args.classes, "other_classes": args.other_classes,
+            "holdout_classes": args.holdout_classes, "limit": args.limit,
+            "other_limit": args.other_limit, "seed": args.seed, "source": source,
+            "drawings": data.counts,
+            "split_sizes": {split: int(len(data.y[split])) for split in SPLITS},
+            "data": "Quick, Draw! dataset by Google, CC BY 4.0",
+        },
+        "training": {"epochs": len(history.history["loss"]),
+                     "best_val_loss": float(min(history.history["val_loss"])),
+                     "seconds": round(seconds, 1)},
+    }
+    inference = network.build(args.arch, len(classes))  # uncompiled: no optimizer state saved
+    inference.set_weights(model.get_weights())
+    classifier = Classifier(inference, metadata, path)
+    classifier.unsure_threshold = tune_threshold(classifier, data)
+    metadata["unsure_threshold"] = classifier.unsure_threshold
+    test_probabilities = classifier.probabilities(data.x["test"])
+    metrics = score(classifier, test_probabilities, data.y["test"])
+    metrics["rejection"] = rejection(classifier, data, test_probabilities)
+    metadata["metrics"] = metrics
+    metadata["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+    # --- save
+    inference.save(path)
+    path.with_suffix(".json").write_text(json.dumps(metadata, indent=2) + "\n")
+    picture = out.with_name(out.name + "-confusion.png")
+    save_confusion_picture(metrics, f"{out.name} ({args.arch}) on its test split", picture)
+    print(format_report(metrics, metrics["rejection"]))
+    print(f"trained in {seconds:.0f} s; saved {path} ({path.stat().st_size / 1e6:.2f} MB), "
+          f"{path.with_suffix('.json')} and {picture}")
+    return 0
+
+
+def tune_threshold(classifier, data) -> float:
+    """The highest confidence threshold that leaves at most MAX_KNOWN_UNSURE of the known
+    classes' validation drawings "unsure": as honest as possible without nagging."""
+    probabilities = classifier.probabilities(data.x["validation"][data.known_mask("validation")])
+    for threshold in np.round(np.arange(0.95, 0.0, -0.01), 2):
+        if classifier.unsure(probabilities, threshold).mean() <= MAX_KNOWN_UNSURE:
+            return float(threshold)
+    return 0.0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
