@@ -1,0 +1,48 @@
+# Two commands on a fresh Debian machine (see README):
+#   make run    install into .venv and serve the app on the shipped model
+#   make test   install everything the tests need (Chromium too) and run the whole suite
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-requirements
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PORT   ?= 5000
+
+.PHONY: run serve test test-unit test-ui browser bench bench-quick clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+run: $(STAMP)  ## development server on 127.0.0.1:$(PORT)
+	$(PY) app.py --port $(PORT)
+
+serve: $(STAMP)  ## production server: waitress, 8 threads, one model in memory
+	$(VENV)/bin/waitress-serve --host=127.0.0.1 --port=$(PORT) --threads=8 --call app:create_app
+
+# Debian's Chromium and its driver, only when missing (browser tests never download one).
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; else \
+	  echo "Installing Debian's chromium and chromium-driver"; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium chromium-driver; fi
+
+test: $(STAMP) browser  ## every test, the browser tests included
+	$(PY) -m pytest
+
+test-unit: $(STAMP)  ## everything but the browser tests (under a minute)
+	$(PY) -m pytest -m "not ui"
+
+test-ui: $(STAMP) browser  ## only the browser tests
+	$(PY) -m pytest -m ui
+
+bench: $(STAMP)  ## all benchmarks, full size
+	$(PY) -m benchmarks
+
+bench-quick: $(STAMP)  ## all benchmarks in about a minute
+	$(PY) -m benchmarks --quick
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts

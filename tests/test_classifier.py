@@ -1,0 +1,139 @@
+"""Loading models, the "unsure" rule, and the shipped model's answers on drawings."""
+
+import itertools
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from sketch_model.classifier import (DEFAULT_MODEL, ModelError, load_classifier, model_path,
+                                     unsure_rows)
+from sketch_model.preprocess import to_bitmap
+from tests.drawing import (ANIMALS, canvas_from_bitmap, random_strokes, render_canvas,
+                           render_quickdraw)
+
+
+@pytest.fixture(scope="session")
+def shipped():
+    """The model a new user gets; it is committed, so it must be there."""
+    assert DEFAULT_MODEL.is_file(), f"the shipped model {DEFAULT_MODEL} is missing"
+    return load_classifier()
+
+
+# --- the rule for "unsure" ------------------------------------------------------------------
+
+def test_unsure_when_best_known_class_is_below_threshold():
+    probabilities = np.array([[0.7, 0.2, 0.1], [0.4, 0.35, 0.25]])
+    assert unsure_rows(probabilities, np.arange(3), None, 0.5).tolist() == [False, True]
+    assert unsure_rows(probabilities, np.arange(3), None, 0.0).tolist() == [False, False]
+
+
+def test_unsure_when_other_outweighs_every_known_class():
+    # columns: cat, dog, other
+    probabilities = np.array([[0.3, 0.2, 0.5], [0.6, 0.1, 0.3]])
+    assert unsure_rows(probabilities, np.array([0, 1]), 2, 0.0).tolist() == [True, False]
+
+
+def test_prediction_ranks_known_classes_and_hides_other(tiny_model):
+    classifier = load_classifier(tiny_model(["cat", "dog", "other"], reject="other",
+                                            threshold=0.4))
+    assert classifier.labels == ["cat", "dog"]
+    sure = classifier.decide(np.array([0.1, 0.8, 0.1]))
+    assert (sure.label, sure.unsure) == ("dog", False)
+    assert [g.label for g in sure.ranking] == ["dog", "cat"]
+    assert sure.confidence == pytest.approx(0.8)
+    doubtful = classifier.decide(np.array([0.3, 0.2, 0.5]))
+    assert (doubtful.label, doubtful.unsure) == ("unsure", True)
+    assert doubtful.best.label == "cat"  # the closest guess is still there to show
+    low = classifier.decide(np.array([0.35, 0.33, 0.32]))
+    assert low.unsure  # under the metadata's threshold of 0.4
+
+
+def test_threshold_comes_from_metadata(tiny_model):
+    strict = load_classifier(tiny_model(["a", "b"], threshold=0.9))
+    lenient = load_classifier(tiny_model(["a", "b"], threshold=0.1, name="lenient"))
+    row = np.array([0.8, 0.2])
+    assert strict.decide(row).unsure and not lenient.decide(row).unsure
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+def test_model_path_accepts_a_name_without_suffix(tmp_path, monkeypatch):
+    assert model_path(tmp_path / "m") == tmp_path / "m.keras"
+    monkeypatch.setenv("SKETCHBOOK_MODEL", str(tmp_path / "other"))
+    assert model_path() == tmp_path / "other.keras"
+
+
+def test_missing_model_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelError, match="missing"):
+        load_classifier(tmp_path / "nothing")
+
+
+def test_corrupt_model_file_is_a_clear_error(tiny_model):
+    path = tiny_model(["a", "b"])
+    path.write_bytes(b"this is not a keras archive")
+    with pytest.raises(ModelError, match="cannot be loaded"):
+        load_classifier(path)
+
+
+@pytest.mark.parametrize("metadata, words", [
+    (None, "missing"),
+    ("{not json", "cannot be read"),
+    ({"classes": ["only"]}, "at least two"),
+    ({"classes": ["a", "b"], "reject_class": "c"}, "reject_class"),
+    ({"classes": ["a", "b"], "unsure_threshold": 1.5}, "unsure_threshold"),
+    ({"classes": ["a", "b", "c"]}, "outputs"),
+])
+def test_bad_metadata_is_a_clear_error(tiny_model, metadata, words):
+    path = tiny_model(["a", "b"])
+    meta = path.with_suffix(".json")
+    if metadata is None:
+        meta.unlink()
+    else:
+        meta.write_text(metadata if isinstance(metadata, str) else json.dumps(metadata))
+    with pytest.raises(ModelError, match=words):
+        load_classifier(path)
+
+
+# --- the shipped model ------------------------------------------------------------------------
+
+def test_shipped_model_meets_its_targets(shipped):
+    metrics = shipped.metadata["metrics"]
+    assert metrics["balanced_accuracy"] >= 0.92
+    assert metrics["top3_accuracy"] >= 0.99
+    assert min(c["recall"] for c in metrics["per_class"].values()) >= 0.85
+    assert DEFAULT_MODEL.stat().st_size < 2 * 1024 * 1024
+    assert shipped.labels == ["cat", "dog", "fish", "bird", "octopus", "camel"]
+
+
+def test_canvas_drawings_get_the_label_of_their_dataset_rendering(shipped):
+    """Parity where it matters: the same strokes, drawn on any canvas, get the same answer."""
+    sets = [make() for make in ANIMALS.values()] + [random_strokes(s) for s in range(14)]
+    canvases = [(300, 2, 0.5), (400, 8, 0.7), (800, 16, 0.3), (600, 5, 0.25), (500, 12, 0.6)]
+    same = [shipped.classify(to_bitmap(render_canvas(strokes, c, pen, size))).best.label
+            == shipped.classify(render_quickdraw(strokes)).best.label
+            for strokes, (c, pen, size) in itertools.product(sets, canvases)]
+    print(f"\nsame label as the dataset rendering: {np.mean(same):.1%} of {len(same)}")
+    assert np.mean(same) >= 0.95
+
+
+def test_hand_drawn_animals_are_recognised(shipped):
+    for name, make in ANIMALS.items():
+        prediction = shipped.classify(to_bitmap(render_canvas(make(), 400, 8, 0.7)))
+        assert name in [g.label for g in prediction.ranking[:3]], (name, prediction.ranking)
+
+
+def test_real_drawings_on_a_canvas_keep_their_label(shipped, shared_data):
+    rng = np.random.default_rng(11)
+    same = []
+    for name in shipped.labels:
+        rows = shared_data(name)
+        for index in rng.choice(len(rows), 12, replace=False):
+            original = np.asarray(rows[index]).reshape(28, 28)
+            png = canvas_from_bitmap(original, canvas=480, size=rng.uniform(0.35, 0.8),
+                                     corner=tuple(rng.uniform(0.0, 0.15, 2)))
+            same.append(shipped.classify(to_bitmap(png)).best.label
+                        == shipped.classify(original).best.label)
+    print(f"\nreal drawings keep their label on a canvas: {np.mean(same):.1%} of {len(same)}")
+    assert np.mean(same) >= 0.9

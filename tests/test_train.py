@@ -1,0 +1,114 @@
+"""Training end to end on a few hundred drawings, and the split it relies on."""
+
+import json
+
+import numpy as np
+import pytest
+
+from sketch_model.dataset import split_ids
+from sketch_model.train import main as train_main
+from tests.drawing import ANIMALS, render_canvas
+
+CLASSES = ["cat", "fish", "camel"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, quickdraw_source):
+    """A tiny model trained for real through the command line entry point."""
+    folder = tmp_path_factory.mktemp("train")
+    out = folder / "tiny"
+    code = train_main(["--classes", *CLASSES, "--other-classes", "house", "--holdout-classes",
+                       "book", "--limit", "300", "--other-limit", "150", "--epochs", "2",
+                       "--out", str(out), "--source", str(quickdraw_source),
+                       "--cache", str(folder / "cache")])
+    assert code == 0
+    return out
+
+
+def test_training_writes_model_metadata_and_picture(trained):
+    for suffix in (".keras", ".json"):
+        assert trained.with_name(trained.name + suffix).is_file()
+    picture = trained.with_name(trained.name + "-confusion.png")
+    assert picture.read_bytes().startswith(b"\x89PNG")
+
+
+def test_metadata_has_what_the_app_and_reports_need(trained):
+    meta = json.loads(trained.with_suffix(".json").read_text())
+    assert meta["classes"] == CLASSES + ["other"] and meta["reject_class"] == "other"
+    assert meta["input"]["shape"] == [28, 28, 1]
+    assert 0.0 <= meta["unsure_threshold"] < 1.0
+    trained_on = meta["trained_on"]
+    assert trained_on["classes"] == CLASSES and trained_on["holdout_classes"] == ["book"]
+    assert sum(trained_on["split_sizes"].values()) == 3 * 300 + 150
+    for label in CLASSES:
+        assert sum(trained_on["drawings"][label].values()) == 300
+    metrics = meta["metrics"]
+    for key in ("accuracy", "balanced_accuracy", "top3_accuracy"):
+        assert 0.0 <= metrics[key] <= 1.0
+    assert set(metrics["per_class"]) == set(CLASSES)
+    confusion = np.array(metrics["confusion_matrix"])
+    assert confusion.shape == (3, 3)
+    assert confusion.sum() == sum(trained_on["drawings"][c]["test"] for c in CLASSES)
+    assert [metrics["per_class"][c]["support"] for c in CLASSES] == confusion.sum(1).tolist()
+    rejection = metrics["rejection"]
+    assert 0.0 <= rejection["holdout_unsure_rate"] <= 1.0
+    assert set(rejection["holdout_unsure_rate_per_class"]) == {"book"}
+    assert "created" in meta
+
+
+def test_saved_model_reloads_and_classifies(trained):
+    from sketch_model.classifier import load_classifier
+    from sketch_model.preprocess import to_bitmap
+
+    classifier = load_classifier(trained)
+    prediction = classifier.classify(to_bitmap(render_canvas(ANIMALS["fish"]())))
+    assert [g.label for g in sorted(prediction.ranking, key=lambda g: g.label)] == sorted(CLASSES)
+    assert prediction.label in CLASSES + ["unsure"]
+    assert abs(sum(g.probability for g in prediction.ranking) - 1.0) < 0.5  # "other" holds rest
+    assert [g.probability for g in prediction.ranking] == \
+        sorted((g.probability for g in prediction.ranking), reverse=True)
+
+
+def test_evaluate_reproduces_the_saved_metrics(trained, quickdraw_source, capsys):
+    from sketch_model.evaluate import main as evaluate_main
+
+    meta = json.loads(trained.with_suffix(".json").read_text())
+    assert evaluate_main(["--model", str(trained), "--source", str(quickdraw_source),
+                          "--cache", str(trained.parent / "cache")]) == 0
+    printed = capsys.readouterr().out
+    assert f"balanced accuracy  {meta['metrics']['balanced_accuracy']:.4f}" in printed
+    assert "confusion matrix" in printed
+
+
+def test_split_is_deterministic_and_disjoint(shared_data):
+    rows = np.asarray(shared_data("octopus")[:600])
+    first, again = split_ids(rows, seed=1), split_ids(rows, seed=1)
+    assert np.array_equal(first, again)
+    assert not np.array_equal(first, split_ids(rows, seed=2))
+    shares = np.bincount(first, minlength=3) / len(rows)
+    assert abs(shares[0] - 0.7) < 0.07 and abs(shares[1] - 0.15) < 0.05
+    keys = [{rows[i].tobytes() for i in np.flatnonzero(first == s)} for s in range(3)]
+    assert not (keys[0] & keys[1] or keys[0] & keys[2] or keys[1] & keys[2])
+
+
+def test_identical_drawings_share_a_split():
+    rng = np.random.default_rng(3)
+    rows = rng.integers(0, 256, (200, 784), dtype=np.uint8)
+    doubled = np.concatenate([rows, rows[::-1]])
+    ids = split_ids(doubled, seed=5)
+    assert np.array_equal(ids[:200], ids[200:][::-1])
+
+
+def test_bad_category_name_fails_clearly(capsys, tmp_path):
+    code = train_main(["--classes", "cat", "dgo", "--out", str(tmp_path / "m")])
+    assert code == 1
+    error = capsys.readouterr().err
+    assert "dgo" in error and "dog" in error and "Traceback" not in error
+    assert not (tmp_path / "m.keras").exists()
+
+
+def test_category_used_twice_is_refused(tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        train_main(["--classes", "cat", "dog", "--other-classes", "cat",
+                    "--out", str(tmp_path / "m")])
+    assert exit_info.value.code == 2
