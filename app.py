@@ -1,0 +1,365 @@
+"""Sketchbook's web app: draw an animal, and the model says what it is and how sure it is.
+
+    python app.py [--host 127.0.0.1] [--port 5000] [--debug]      # waitress, 8 threads
+    waitress-serve --threads=8 --call app:create_app                # the same, by waitress
+
+Routes (DESIGN.md, "Contracts"):
+
+    GET  /              the drawing page
+    POST /predict       form field ``url`` (a canvas data URL) -> the results page
+    POST /api/predict   ``{"image": "data:image/png;base64,..."}`` or a raw ``image/png`` body
+                        -> JSON answer; errors are always ``{"error": "<sentence>"}``
+    GET  /healthz       ``{"status": "ok", "model": <name>, "classes": [...]}``
+
+The classifier is loaded once, in ``create_app``, before the first request (TensorFlow takes
+seconds); a missing or broken model makes ``create_app`` raise ``ModelError``. Uploads are
+handled in memory only and never logged: the request log holds method, path, status and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+import logging
+import os
+import sys
+import time
+
+from flask import (Blueprint, Flask, Request, current_app, g, jsonify, render_template,
+                   request, send_from_directory)
+from PIL import Image
+from werkzeug.exceptions import BadRequest, HTTPException, UnsupportedMediaType
+
+from sketch_model.classifier import ModelError, Prediction, load_classifier
+from sketch_model.errors import BlankDrawing, ImageTooLarge, SketchError
+from sketch_model.preprocess import decode_data_url, to_bitmap
+
+log = logging.getLogger("sketchbook")
+
+# A 4 MiB PNG is 5.6 MiB as base64; form encoding and the rest of the request fit in 6 MiB.
+MAX_CONTENT_LENGTH = 6 * 1024 * 1024
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5000
+ECHO_LIMIT = 512 * 1024  # show the user's own drawing on the results page up to this size
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+# Sentences for people, by status, used when nothing more specific was said.
+MESSAGES = {
+    400: "The request could not be understood.",
+    404: "There is nothing at this address.",
+    405: "This address does not accept {method} requests.",
+    413: f"The drawing is too large: at most {MAX_CONTENT_LENGTH // 2**20} MB can be sent.",
+    415: "Send the drawing as JSON ({\"image\": \"data:image/png;base64,...\"}) "
+         "or as a PNG image with Content-Type: image/png.",
+    500: "Something went wrong on our side. Please try again.",
+}
+TITLES = {400: "That didn't work", 404: "Page not found", 405: "Not here",
+          413: "Too large", 415: "Wrong kind of data", 500: "Something went wrong"}
+
+
+class SketchRequest(Request):
+    """Form uploads stay in memory (they are bounded by MAX_CONTENT_LENGTH): never on disk."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None,
+                         content_length=None):
+        return io.BytesIO()
+
+
+bp = Blueprint("sketchbook", __name__)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app and load its classifier once.
+
+    ``config`` may set ``MODEL_PATH`` (else $SKETCHBOOK_MODEL, else the shipped model) or,
+    for tests, ``CLASSIFIER`` (an already loaded classifier to share between apps).
+    """
+    app = Flask(__name__)
+    app.request_class = SketchRequest
+    app.config.from_mapping(
+        MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
+        MAX_FORM_MEMORY_SIZE=MAX_CONTENT_LENGTH,  # the drawing is one big form field
+        MODEL_PATH=None,
+        DEBUG=False,
+    )
+    if config:
+        app.config.update(config)
+    _configure_logging()
+
+    classifier = app.config.pop("CLASSIFIER", None) or load_classifier(app.config["MODEL_PATH"])
+    app.extensions["classifier"] = classifier
+    log.info("model %s loaded: %s", classifier.name, ", ".join(classifier.labels))
+
+    app.register_blueprint(bp)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(SketchError, _sketch_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    app.before_request(_start_timer)
+    app.after_request(_finish_response)
+    app.add_template_filter(_percent, "percent")
+    app.add_template_filter(_article, "article")
+    return app
+
+
+def _configure_logging() -> None:
+    """Request lines are INFO; where they go is the server's choice (``python app.py`` and
+    waitress-serve both log INFO to stderr)."""
+    if log.level == logging.NOTSET:
+        log.setLevel(logging.INFO)
+
+
+def classifier():
+    return current_app.extensions["classifier"]
+
+
+# --- routes ---------------------------------------------------------------------------------
+
+@bp.get("/")
+def index():
+    model = classifier()
+    return render_template("index.html", labels=model.labels,
+                           accuracy=_accuracy(model.metadata))
+
+
+@bp.post("/predict")
+def predict():
+    url = request.form.get("url")
+    if url is None:
+        raise BadRequest("No drawing was sent with the form. Draw something and press "
+                         "Recognise.")
+    png = decode_data_url(url)
+    prediction, bitmap = _classify(png)
+    drawing = _png_url(png) if len(png) <= ECHO_LIMIT else None
+    response = current_app.make_response(render_template(
+        "results.html", prediction=prediction, model_input=_bitmap_url(bitmap),
+        drawing=drawing, headline=_headline(prediction)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/api/predict")
+def api_predict():
+    prediction, bitmap = _classify(_png_from_api_request())
+    response = jsonify({
+        "label": prediction.label,
+        "confidence": prediction.confidence,
+        "unsure": prediction.unsure,
+        "ranking": [{"label": guess.label, "probability": guess.probability}
+                    for guess in prediction.ranking],
+        "model_input": _bitmap_url(bitmap),
+    })
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/healthz")
+def healthz():
+    model = classifier()
+    return jsonify({"status": "ok", "model": model.name, "classes": list(model.labels)})
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return send_from_directory(current_app.static_folder, "favicon.svg",
+                               mimetype="image/svg+xml", max_age=86400)
+
+
+# --- the work -------------------------------------------------------------------------------
+
+def _png_from_api_request() -> bytes:
+    """The PNG bytes of an API request: a JSON object with "image", or a raw image/png body."""
+    mimetype = request.mimetype
+    if mimetype == "image/png":
+        png = request.get_data(cache=False)
+        if not png:
+            raise BadRequest("No drawing was sent: the request body is empty.")
+        return png
+    if mimetype == "application/json" or mimetype.endswith("+json"):
+        body = request.get_data(cache=False)
+        try:
+            payload = json.loads(body)
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+            raise BadRequest("The request body is not valid JSON.") from None
+        if not isinstance(payload, dict):
+            raise BadRequest('The JSON body must be an object like '
+                             '{"image": "data:image/png;base64,..."}.')
+        if "image" not in payload:
+            raise BadRequest('The JSON body has no "image" field: send '
+                             '{"image": "data:image/png;base64,..."}.')
+        if not isinstance(payload["image"], str):
+            raise BadRequest('The "image" field must be a data URL string '
+                             '("data:image/png;base64,...").')
+        return decode_data_url(payload["image"])
+    raise UnsupportedMediaType()
+
+
+def _classify(png: bytes) -> tuple[Prediction, object]:
+    bitmap = to_bitmap(png)
+    return classifier().classify(bitmap), bitmap
+
+
+def _bitmap_url(bitmap) -> str:
+    """The 28x28 picture the model saw, as a PNG data URL (made in memory)."""
+    buffer = io.BytesIO()
+    Image.fromarray(bitmap).save(buffer, format="PNG")
+    return _png_url(buffer.getvalue())
+
+
+def _png_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _headline(prediction: Prediction) -> str:
+    best = prediction.best.label
+    if prediction.unsure:
+        return f"I'm not sure… maybe {_article(best)} {best}?"
+    return f"It's {_article(best)} {best}!"
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def _percent(probability: float) -> str:
+    if 0 < probability < 0.005:
+        return "<1%"
+    return f"{probability:.0%}"
+
+
+def _accuracy(metadata: dict) -> float | None:
+    metrics = metadata.get("metrics") or {}
+    value = metrics.get("balanced_accuracy", metrics.get("accuracy"))
+    return float(value) if isinstance(value, (int, float)) and 0 <= value <= 1 else None
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def _error_response(status: int, message: str, headers: dict | None = None,
+                    kept: bool = True, title: str | None = None):
+    """``{"error": message}`` for API routes, else the error page with a way back.
+
+    ``kept``: after a failed /predict the drawing page can restore the drawing (draw.js saved
+    it on submit), so the page offers to go back to it; an empty canvas has nothing to keep.
+    """
+    if _wants_json():
+        response = jsonify({"error": message})
+    else:
+        from_drawing = kept and request.path == "/predict" and request.method == "POST"
+        response = current_app.make_response(render_template(
+            "error.html", status=status, message=message,
+            title=title or TITLES.get(status, "Oops"),
+            from_drawing=from_drawing))
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+def _http_error(error: HTTPException):
+    status = error.code or 500
+    if status == 500:
+        return _unexpected_error(error)
+    if error.description and error.description != type(error).description:
+        message = error.description  # said by our code: already a sentence for a person
+    else:
+        message = MESSAGES.get(status, error.name + ".").replace("{method}", request.method)
+    headers = {}
+    if status == 405 and getattr(error, "valid_methods", None):
+        headers["Allow"] = ", ".join(error.valid_methods)
+    return _error_response(status, message, headers)
+
+
+def _sketch_error(error: SketchError):
+    status = 413 if isinstance(error, ImageTooLarge) else 400
+    if isinstance(error, BlankDrawing):
+        return _error_response(status, str(error), kept=False, title="Nothing to see yet")
+    return _error_response(status, str(error))
+
+
+def _unexpected_error(error: Exception):
+    original = getattr(error, "original_exception", None) or error
+    log.error("%s %s failed", request.method, request.path,
+              exc_info=(type(original), original, original.__traceback__))
+    return _error_response(500, MESSAGES[500])
+
+
+# --- every response ------------------------------------------------------------------------
+
+def _start_timer() -> None:
+    g.started = time.perf_counter()
+
+
+def _finish_response(response):
+    response.headers.update(SECURITY_HEADERS)
+    started = g.get("started")
+    elapsed = (time.perf_counter() - started) * 1000 if started is not None else 0.0
+    log.info("%s %s %d %.1fms", request.method, request.path, response.status_code, elapsed)
+    return response
+
+
+# --- running --------------------------------------------------------------------------------
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"port must be 1..65535, not {port}")
+    return port
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python app.py", description="Serve Sketchbook.")
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help=f"address to listen on (default {DEFAULT_HOST})")
+    parser.add_argument("--port", type=_port, default=None,
+                        help=f"port (default $PORT or {DEFAULT_PORT})")
+    parser.add_argument("--debug", action="store_true",
+                        help="Flask's debug server instead of waitress (never in production)")
+    args = parser.parse_args(argv)
+    if args.port is None:
+        try:
+            args.port = _port(os.environ.get("PORT") or str(DEFAULT_PORT))
+        except argparse.ArgumentTypeError as error:
+            parser.error(f"PORT: {error}")
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out
+    try:
+        app = create_app()
+    except ModelError as error:
+        print(f"sketchbook: cannot start: {error}", file=sys.stderr)
+        return 1
+    try:
+        if args.debug:
+            app.run(host=args.host, port=args.port, debug=True, use_reloader=False)
+        else:
+            from waitress import serve
+
+            # Bodies up to the app's limit stay in memory; the app answers 413 above it.
+            serve(app, host=args.host, port=args.port, threads=8,
+                  inbuf_overflow=MAX_CONTENT_LENGTH + 65536,
+                  max_request_body_size=4 * MAX_CONTENT_LENGTH)
+    except OSError as error:  # e.g. the port is taken
+        print(f"sketchbook: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
