@@ -97,9 +97,9 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
     _configure_logging()
 
-    classifier = app.config.pop("CLASSIFIER", None) or load_classifier(app.config["MODEL_PATH"])
-    app.extensions["classifier"] = classifier
-    log.info("model %s loaded: %s", classifier.name, ", ".join(classifier.labels))
+    model = app.config.pop("CLASSIFIER", None) or load_classifier(app.config["MODEL_PATH"])
+    app.extensions["classifier"] = model
+    log.info("model %s loaded: %s", model.name, ", ".join(model.labels))
 
     app.register_blueprint(bp)
     app.register_error_handler(HTTPException, _http_error)
