@@ -1,0 +1,1 @@
+"""Browser tests: Selenium driving Debian's headless Chromium against the real server."""
