@@ -1,0 +1,201 @@
+"""How long one guess takes inside the server process: decode, preprocess, model.
+
+    python -m benchmarks.inprocess [--runs 2000] [--canvas 400] [--profile]
+
+Times ``to_bitmap`` + ``Classifier.classify`` on a typical canvas PNG (a cat drawn with an
+8 px pen on a 400x400 canvas), split into its stages, and the same model through
+``model.predict`` (same input: the drawing and its mirror image, averaged, as ``classify``
+does) to show what the direct compiled call saves. Before timing, it checks that the staged
+path gives the bitmap ``to_bitmap`` gives, and that ``model.predict`` gives the same
+probabilities as the compiled call. ``--profile`` adds a cProfile of the public path: the
+functions that cost the most, and the time per library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import sys
+import time
+
+import numpy as np
+
+from benchmarks.common import canvas_png, percentiles, print_table, quiet_tensorflow
+
+WARMUP = 50
+STAGES = ("decode PNG", "preprocess", "model (classify)")
+
+
+def staged(preprocess, classifier, png: bytes):
+    """The public path cut at its stage boundaries; returns (seconds per stage, bitmap)."""
+    t0 = time.perf_counter()
+    ink = preprocess._ink_layer(preprocess.open_png(png))
+    t1 = time.perf_counter()
+    bitmap = preprocess._render_like_quickdraw(ink)
+    t2 = time.perf_counter()
+    classifier.classify(bitmap)
+    t3 = time.perf_counter()
+    return (t1 - t0, t2 - t1, t3 - t2), bitmap
+
+
+def predict_same_input(classifier, bitmap: np.ndarray) -> np.ndarray:
+    """What ``classify`` computes, through ``model.predict``: the drawing and its mirror."""
+    x = np.asarray(bitmap, dtype=np.float32).reshape(1, 28, 28, 1)
+    batch = np.concatenate([x, x[:, :, ::-1]])
+    return classifier.model.predict(batch, verbose=0).mean(axis=0)
+
+
+def compiled_call(classifier, bitmap: np.ndarray) -> np.ndarray:
+    x = np.asarray(bitmap, dtype=np.float32).reshape(1, 28, 28, 1)
+    return classifier._single(x).numpy()[0]
+
+
+def profile(classifier, png: bytes, runs: int, top: int = 15) -> dict:
+    """cProfile of ``classify(to_bitmap(png))``: top functions by own time, time per library."""
+    from sketch_model.preprocess import to_bitmap
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(runs):
+        classifier.classify(to_bitmap(png))
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    total = sum(entry[2] for entry in stats.stats.values())  # own ("tottime") seconds
+    buckets: dict[str, float] = {}
+    functions = []
+    for (filename, line, name), (_, calls, own, cumulative, _) in stats.stats.items():
+        bucket = _library(filename, name)
+        buckets[bucket] = buckets.get(bucket, 0.0) + own
+        functions.append((own, cumulative, calls, _short(filename, line, name)))
+    functions.sort(reverse=True)
+    print(f"\ncProfile of to_bitmap + classify, {runs} runs "
+          f"({total / runs * 1000:.2f} ms a run with the profiler's own overhead)")
+    print_table(["where (own time)", "ms/run", "share"],
+                [(name, seconds / runs * 1000, f"{seconds / total:.0%}")
+                 for name, seconds in sorted(buckets.items(), key=lambda kv: -kv[1])])
+    print()
+    print_table(["function", "calls/run", "own ms/run", "cum ms/run"],
+                [(name, round(calls / runs, 1), own / runs * 1000, cumulative / runs * 1000)
+                 for own, cumulative, calls, name in functions[:top]])
+    return {"runs": runs, "ms_per_run": round(total / runs * 1000, 3),
+            "own_ms_per_run_by_library": {k: round(v / runs * 1000, 3)
+                                          for k, v in buckets.items()},
+            "top_functions": [{"function": name, "calls_per_run": round(calls / runs, 2),
+                               "own_ms": round(own / runs * 1000, 3),
+                               "cumulative_ms": round(cumulative / runs * 1000, 3)}
+                              for own, cumulative, calls, name in functions[:top]]}
+
+
+def _library(filename: str, name: str) -> str:
+    if "TFE_Py_Execute" in name:
+        return "TensorFlow graph execution (C++)"
+    if "ImagingDecoder" in name:
+        return "PNG decode (Pillow C)"
+    if "ImagingCore" in name:
+        return "Pillow C (resize, channels)"
+    if "_nd_image" in name or "euclidean_feature_transform" in name:
+        return "scipy.ndimage C (distance transform, filters)"
+    for marker, label in (("/tensorflow/", "TensorFlow Python (tf.function call overhead)"),
+                          ("/keras/", "Keras Python"), ("/PIL/", "Pillow Python"),
+                          ("/scipy/", "scipy Python"), ("/numpy/", "numpy Python"),
+                          ("sketch_model/preprocess", "sketch_model.preprocess"),
+                          ("sketch_model/classifier", "sketch_model.classifier")):
+        if marker in filename:
+            return label
+    if filename == "~":
+        return "numpy/builtin C calls" if "numpy" in name or "method" in name else \
+            "other built-ins"
+    return "other Python"
+
+
+def _short(filename: str, line: int, name: str) -> str:
+    if filename == "~":
+        return name
+    parts = filename.replace("\\", "/").split("/")
+    if "site-packages" in parts:
+        parts = parts[parts.index("site-packages") + 1:]
+    return f"{'/'.join(parts[-2:])}:{line}({name})"
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=2000, help="timed runs (default 2000)")
+    parser.add_argument("--predict-runs", type=int, default=300,
+                        help="timed model.predict runs (it is ~50x slower; default 300)")
+    parser.add_argument("--canvas", type=int, default=400)
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--profile", action="store_true", help="add a cProfile breakdown")
+    parser.add_argument("--profile-runs", type=int, default=500)
+    args = parser.parse_args(argv)
+
+    quiet_tensorflow()
+    from sketch_model import preprocess
+    from sketch_model.classifier import load_classifier
+
+    started = time.perf_counter()
+    classifier = load_classifier(args.model)
+    load_seconds = time.perf_counter() - started
+    png = canvas_png(args.canvas)
+
+    # Correctness first: the staged path is the public path, predict() computes the same thing.
+    _, bitmap = staged(preprocess, classifier, png)
+    if not np.array_equal(bitmap, preprocess.to_bitmap(png)):
+        raise AssertionError("staged preprocessing differs from to_bitmap(): fix the benchmark")
+    difference = float(np.abs(predict_same_input(classifier, bitmap)
+                              - compiled_call(classifier, bitmap)).max())
+    if difference > 1e-4:
+        raise AssertionError(f"model.predict and the compiled call disagree by {difference}")
+
+    stages = {name: [] for name in (*STAGES, "total (sum of stages)")}
+    public = []
+    for run in range(args.runs + WARMUP):  # staged and public runs take turns: same conditions
+        seconds, _ = staged(preprocess, classifier, png)
+        t0 = time.perf_counter()
+        classifier.classify(preprocess.to_bitmap(png))  # the public API, as the app calls it
+        t1 = time.perf_counter()
+        if run >= WARMUP:
+            for name, value in zip(stages, (*seconds, sum(seconds))):
+                stages[name].append(value)
+            public.append(t1 - t0)
+    stages["to_bitmap + classify"] = public
+    compiled, predict = [], []
+    predict_runs = min(args.runs, args.predict_runs)
+    for run in range(predict_runs + 10):  # interleaved, so background load hits both alike
+        t0 = time.perf_counter()
+        compiled_call(classifier, bitmap)
+        t1 = time.perf_counter()
+        predict_same_input(classifier, bitmap)
+        t2 = time.perf_counter()
+        if run >= 10:
+            compiled.append(t1 - t0)
+            predict.append(t2 - t1)
+    stages["model: compiled call only"] = compiled
+    stages["model: model.predict"] = predict
+
+    rows = [(name, len(times), *percentiles(times), round(float(np.mean(times)) * 1000, 3))
+            for name, times in stages.items()]
+    print(f"In-process, {args.canvas}x{args.canvas} canvas PNG ({len(png)} bytes), "
+          f"{args.runs} runs after {WARMUP} warm-up runs (model loaded in {load_seconds:.1f} s)")
+    print_table(["stage", "runs", "p50 ms", "p95 ms", "p99 ms", "mean ms"], rows)
+    saved = percentiles(predict)[0] - percentiles(compiled)[0]
+    print(f"model.predict vs the compiled call: {saved:.2f} ms more at p50 "
+          f"({percentiles(predict)[0] / max(percentiles(compiled)[0], 1e-9):.0f}x), "
+          f"same probabilities (max difference {difference:.1e})")
+    result = {
+        "canvas": args.canvas, "png_bytes": len(png), "runs": args.runs, "warmup": WARMUP,
+        "model": str(classifier.path), "model_load_seconds": round(load_seconds, 2),
+        "predict_vs_compiled_max_difference": difference,
+        "stages": {name: {"runs": len(times),
+                          **dict(zip(("p50", "p95", "p99"), percentiles(times))),
+                          "mean": round(float(np.mean(times)) * 1000, 3)}
+                   for name, times in stages.items()},
+        "predict_minus_compiled_p50_ms": round(saved, 3),
+    }
+    if args.profile:
+        result["profile"] = profile(classifier, png, args.profile_runs)
+    return result
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
