@@ -45,7 +45,7 @@ from contextlib import contextmanager
 import numpy as np
 from scipy import ndimage
 
-from benchmarks.common import canvas_png, percentiles, print_table
+from benchmarks.common import canvas_png, percentiles, print_table, quiet_tensorflow
 
 # Outside distances above 1 + grow are clipped to 0 coverage; grow <= (1.47*4 - 1.5) / 2 < 2.2
 # because the measured width is at least 1.5 work px. Eight px of margin is far beyond that.
@@ -235,6 +235,7 @@ def main(argv=None) -> dict:
     if args.http:
         return {"http": http_comparison(args.rounds, 8, args.requests, args.variants)}
 
+    quiet_tensorflow()
     from sketch_model import preprocess
     from sketch_model.classifier import load_classifier
 
