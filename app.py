@@ -20,17 +20,21 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import io
 import json
 import logging
 import os
 import sys
+import threading
 import time
+import urllib.parse
 
 from flask import (Blueprint, Flask, Request, current_app, g, jsonify, render_template,
                    request, send_from_directory)
 from PIL import Image
-from werkzeug.exceptions import BadRequest, HTTPException, UnsupportedMediaType
+from werkzeug.exceptions import (BadRequest, HTTPException, RequestHeaderFieldsTooLarge,
+                                 RequestURITooLarge, UnsupportedMediaType)
 
 from sketch_model.classifier import ModelError, Prediction, load_classifier
 from sketch_model.errors import BlankDrawing, ImageTooLarge, SketchError
@@ -43,6 +47,11 @@ MAX_CONTENT_LENGTH = 6 * 1024 * 1024
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000
 ECHO_LIMIT = 512 * 1024  # show the user's own drawing on the results page up to this size
+# The drawing travels in the body: an address or headers this long are not from our pages.
+MAX_URL_LENGTH = 8 * 1024  # path + query string
+MAX_HEADER_BYTES = 32 * 1024  # all request headers together (names and values)
+LOG_PATH_LIMIT = 200  # characters of the path written to the request log
+_LOG_SAFE = "/:@!$&'()*+,;=-._~"  # left as they are in a logged path (RFC 3986 pchar)
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; "
@@ -60,12 +69,16 @@ MESSAGES = {
     404: "There is nothing at this address.",
     405: "This address does not accept {method} requests.",
     413: f"The drawing is too large: at most {MAX_CONTENT_LENGTH // 2**20} MB can be sent.",
+    414: f"The address is too long: at most {MAX_URL_LENGTH // 1024} KB are accepted.",
     415: "Send the drawing as JSON ({\"image\": \"data:image/png;base64,...\"}) "
          "or as a PNG image with Content-Type: image/png.",
+    431: f"The request headers are too large: at most {MAX_HEADER_BYTES // 1024} KB are "
+         "accepted.",
     500: "Something went wrong on our side. Please try again.",
 }
 TITLES = {400: "That didn't work", 404: "Page not found", 405: "Not here",
-          413: "Too large", 415: "Wrong kind of data", 500: "Something went wrong"}
+          413: "Too large", 414: "Address too long", 415: "Wrong kind of data",
+          431: "Headers too large", 500: "Something went wrong"}
 
 
 class SketchRequest(Request):
@@ -106,6 +119,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_error_handler(SketchError, _sketch_error)
     app.register_error_handler(Exception, _unexpected_error)
     app.before_request(_start_timer)
+    app.before_request(_check_request_head)
     app.after_request(_finish_response)
     app.add_template_filter(_percent, "percent")
     app.add_template_filter(_article, "article")
@@ -276,7 +290,7 @@ def _http_error(error: HTTPException):
     if error.description and error.description != type(error).description:
         message = error.description  # said by our code: already a sentence for a person
     else:
-        message = MESSAGES.get(status, error.name + ".").replace("{method}", request.method)
+        message = MESSAGES.get(status, error.name + ".").replace("{method}", _method_word())
     headers = {}
     if status == 405 and getattr(error, "valid_methods", None):
         headers["Allow"] = ", ".join(error.valid_methods)
@@ -290,9 +304,15 @@ def _sketch_error(error: SketchError):
     return _error_response(status, str(error))
 
 
+def _method_word() -> str:
+    """The request's method, fit to be echoed in a sentence (it is the client's text)."""
+    method = request.method
+    return method if method.isalpha() and method.isascii() and len(method) <= 10 else "such"
+
+
 def _unexpected_error(error: Exception):
     original = getattr(error, "original_exception", None) or error
-    log.error("%s %s failed", request.method, request.path,
+    log.error("%s %s failed", _loggable(request.method, 20), _loggable(request.path),
               exc_info=(type(original), original, original.__traceback__))
     return _error_response(500, MESSAGES[500])
 
@@ -303,11 +323,36 @@ def _start_timer() -> None:
     g.started = time.perf_counter()
 
 
+def _check_request_head() -> None:
+    """Refuse absurd addresses and headers before any work (the server's own limits are far
+    higher: waitress accepts 256 KB of them)."""
+    environ = request.environ
+    url_length = len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", ""))
+    if url_length > MAX_URL_LENGTH:
+        raise RequestURITooLarge()
+    header_bytes = sum(len(name) + len(value) for name, value in environ.items()
+                       if isinstance(value, str) and (name.startswith("HTTP_") or name in (
+                           "CONTENT_TYPE", "CONTENT_LENGTH")))
+    if header_bytes > MAX_HEADER_BYTES:
+        raise RequestHeaderFieldsTooLarge()
+
+
+def _loggable(text: str, limit: int = LOG_PATH_LIMIT) -> str:
+    """Client text for a log line: percent-encoded as on the wire (a path holding %0A must not
+    forge a log line, nor a space split the line's fields), at most ``limit`` characters,
+    the full length noted when cut."""
+    quoted = urllib.parse.quote(text[:limit], safe=_LOG_SAFE, errors="backslashreplace")
+    if len(text) > limit or len(quoted) > limit:
+        return f"{quoted[:limit]}...[{len(text)} chars]"
+    return quoted
+
+
 def _finish_response(response):
     response.headers.update(SECURITY_HEADERS)
     started = g.get("started")
     elapsed = (time.perf_counter() - started) * 1000 if started is not None else 0.0
-    log.info("%s %s %d %.1fms", request.method, request.path, response.status_code, elapsed)
+    log.info("%s %s %d %.1fms", _loggable(request.method, 20), _loggable(request.path),
+             response.status_code, elapsed)
     return response
 
 
@@ -321,6 +366,50 @@ def _port(text: str) -> int:
     if not 0 < port < 65536:
         raise argparse.ArgumentTypeError(f"port must be 1..65535, not {port}")
     return port
+
+
+class _HeldOutput:
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def replay(self) -> None:
+        sys.stderr.flush()
+        os.write(2, b"".join(self.chunks))
+
+
+@contextlib.contextmanager
+def _stderr_held():
+    """Hold what is written to file descriptor 2 meanwhile, in memory, to ``replay`` it.
+
+    TensorFlow's native logging writes its start-up lines to stderr whatever
+    TF_CPP_MIN_LOG_LEVEL says; when the model cannot be loaded, the operator should read one
+    line saying why, not those. When it loads, ``replay`` passes everything on unchanged.
+    """
+    held = _HeldOutput()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all: nothing to hold
+        yield held
+        return
+    read_end, write_end = os.pipe()
+
+    def drain() -> None:
+        while data := os.read(read_end, 65536):
+            held.chunks.append(data)
+        os.close(read_end)
+
+    reader = threading.Thread(target=drain, name="stderr-held", daemon=True)
+    reader.start()
+    sys.stderr.flush()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    try:
+        yield held
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # the pipe's last writer closes: the reader sees its end
+        os.close(saved)
+        reader.join(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -340,11 +429,17 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out
-    try:
-        app = create_app()
-    except ModelError as error:
-        print(f"sketchbook: cannot start: {error}", file=sys.stderr)
+    with _stderr_held() as held:
+        try:
+            app = create_app()
+        except ModelError as error:
+            failure = error
+        else:
+            failure = None
+    if failure is not None:  # one line for the operator, whatever Keras or TensorFlow said
+        print(f"sketchbook: cannot start: {' '.join(str(failure).split())}", file=sys.stderr)
         return 1
+    held.replay()
     try:
         if args.debug:
             app.run(host=args.host, port=args.port, debug=True, use_reloader=False)

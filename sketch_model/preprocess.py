@@ -90,7 +90,11 @@ def decode_data_url(text: str) -> bytes:
 
 def to_bitmap(png: bytes) -> np.ndarray:
     """Return the drawing in ``png`` as a QuickDraw-style 28x28 uint8 bitmap, ink 255 on 0."""
-    ink = _ink_layer(open_png(png))
+    image = open_png(png)
+    try:
+        ink = _ink_layer(image)
+    except _DECODE_ERRORS:  # e.g. a tRNS chunk longer than the palette: Pillow's convert fails
+        raise NotAnImage("The PNG image is damaged and cannot be read.") from None
     return _render_like_quickdraw(ink)
 
 
@@ -111,14 +115,23 @@ def open_png(data: bytes) -> Image.Image:
     if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
         raise ImageTooLarge(f"The drawing is too large: at most {MAX_SIDE} x {MAX_SIDE} "
                             "pixels are accepted.")
+    damaged = NotAnImage("The PNG image is damaged or incomplete and cannot be read.")
     try:
         image = Image.open(io.BytesIO(data), formats=["PNG"])
         frames = getattr(image, "n_frames", 1)
-        image.load()
     except _DECODE_ERRORS:
-        raise NotAnImage("The PNG image is damaged or incomplete and cannot be read.") from None
+        raise damaged from None
+    # Pillow takes the size from the last IHDR chunk it meets, we checked the first: a second
+    # IHDR (a tiny first one, then 9000 x 9000) would get past the checks above and inflate
+    # hundreds of MB. Whatever Pillow is about to decode must be the size we checked.
+    if image.size != (width, height):
+        raise damaged
     if frames > 1:
         raise NotAnImage("The drawing must be a still PNG image, not an animation.")
+    try:
+        image.load()
+    except _DECODE_ERRORS:
+        raise damaged from None
     return image
 
 
