@@ -20,7 +20,8 @@ run: $(STAMP)  ## development server on 127.0.0.1:$(PORT)
 	$(PY) app.py --port $(PORT)
 
 serve: $(STAMP)  ## production server: waitress, 8 threads, one model in memory
-	$(VENV)/bin/waitress-serve --host=127.0.0.1 --port=$(PORT) --threads=8 --call app:create_app
+	$(VENV)/bin/waitress-serve --host=127.0.0.1 --port=$(PORT) --threads=8 \
+	  --inbuf-overflow=6356992 --max-request-body-size=25165824 --call app:create_app
 
 # Debian's Chromium and its driver, only when missing (browser tests never download one).
 browser:

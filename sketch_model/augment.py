@@ -14,9 +14,9 @@ def augmenter(seed: int):
     """Return a function: float32 batch (B, 28, 28, 1) in 0..255 -> augmented batch."""
     geometry = keras.Sequential([
         layers.RandomFlip("horizontal", seed=seed),
-        layers.RandomRotation(0.035, fill_mode="constant", seed=seed + 1),  # about +-13 degrees
-        layers.RandomZoom((-0.08, 0.12), fill_mode="constant", seed=seed + 2),
-        layers.RandomTranslation(0.06, 0.06, fill_mode="constant", seed=seed + 3),  # +-1.7 px
+        layers.RandomRotation(0.025, fill_mode="constant", seed=seed + 1),  # about +-9 degrees
+        layers.RandomZoom((-0.05, 0.08), fill_mode="constant", seed=seed + 2),
+        layers.RandomTranslation(0.04, 0.04, fill_mode="constant", seed=seed + 3),  # +-1.1 px
     ], name="augment")
     generator = tf.random.Generator.from_seed(seed + 4)
 
@@ -29,7 +29,7 @@ def augmenter(seed: int):
 
 def _stroke_width(x, generator):
     """Thicken or thin each drawing's lines by up to about half a pixel."""
-    amount = generator.uniform((tf.shape(x)[0], 1, 1, 1), -0.4, 0.5)
+    amount = generator.uniform((tf.shape(x)[0], 1, 1, 1), -0.3, 0.4)
     thicker = tf.nn.max_pool2d(x, 3, 1, "SAME")
     thinner = -tf.nn.max_pool2d(-x, 3, 1, "SAME")
     return tf.where(amount > 0, x + amount * (thicker - x), x - amount * (thinner - x))

@@ -37,9 +37,7 @@ def sketchnet(num_classes: int) -> keras.Model:
             x = layers.ReLU()(x)
         if filters < 128:
             x = layers.MaxPooling2D(2)(x)
-            x = layers.SpatialDropout2D(0.1)(x)
     x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(0.3)(x)
     x = layers.Dense(128, activation="relu")(x)
     x = layers.Dropout(0.3)(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
