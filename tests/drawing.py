@@ -183,12 +183,11 @@ def render_quickdraw(strokes: list[Stroke], supersample: int = 8) -> np.ndarray:
 # --- a browser canvas ------------------------------------------------------------------------
 
 def render_canvas(strokes: list[Stroke], canvas: int = 400, pen: float = 8, size: float = 0.7,
-                  centre: tuple[float, float] = (0.5, 0.5), background=None,
-                  ink=(0, 0, 0)) -> bytes:
+                  centre: tuple[float, float] = (0.5, 0.5), ink=(0, 0, 0)) -> bytes:
     """PNG bytes of the strokes drawn on a ``canvas`` px square, as a browser would export it.
 
     ``size`` is the drawing's longest side as a share of the canvas, ``centre`` its centre as
-    shares of the canvas; ``background`` None leaves the canvas transparent.
+    shares of the canvas; the canvas stays transparent, as the app's is.
     """
     supersample = 4
     simplified = normalise(strokes)
@@ -209,10 +208,6 @@ def render_canvas(strokes: list[Stroke], canvas: int = 400, pen: float = 8, size
     alpha = big.resize((canvas, canvas), Image.Resampling.BOX)
     picture = Image.new("RGBA", (canvas, canvas), tuple(ink) + (0,))
     picture.putalpha(alpha)
-    if background is not None:
-        flat = Image.new("RGBA", picture.size, tuple(background) + (255,))
-        picture = Image.alpha_composite(flat, Image.merge("RGBA", (*Image.new(
-            "RGB", picture.size, tuple(ink)).split(), alpha)))
     return png_bytes(picture)
 
 
