@@ -55,6 +55,7 @@ _WORK = (SIDE + 2 * _MARGIN) * OVERSAMPLE
 _INK_LEVEL = 40  # of 255: fainter pixels are antialiasing fringe or noise, not ink
 _DOT_SHARE = 0.1  # a blob this small against the canvas, no longer than 2.5 pen widths, is a dot
 
+_DAMAGED = "The PNG image is damaged or incomplete and cannot be read."
 # Everything Pillow and zlib may raise on malformed PNG data; all mean "damaged image".
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError,
                   struct.error, zlib.error, Image.DecompressionBombError)
@@ -94,7 +95,7 @@ def to_bitmap(png: bytes) -> np.ndarray:
     try:
         ink = _ink_layer(image)
     except _DECODE_ERRORS:  # e.g. a tRNS chunk longer than the palette: Pillow's convert fails
-        raise NotAnImage("The PNG image is damaged and cannot be read.") from None
+        raise NotAnImage(_DAMAGED) from None
     return _render_like_quickdraw(ink)
 
 
@@ -108,30 +109,29 @@ def open_png(data: bytes) -> Image.Image:
     if not data.startswith(PNG_SIGNATURE):
         raise NotAnImage("The drawing must be a PNG image.")
     if len(data) < 33 or data[12:16] != b"IHDR":
-        raise NotAnImage("The PNG image is damaged and cannot be read.")
+        raise NotAnImage(_DAMAGED)
     width, height = struct.unpack(">II", data[16:24])
     if width == 0 or height == 0:
-        raise NotAnImage("The PNG image is damaged and cannot be read.")
+        raise NotAnImage(_DAMAGED)
     if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
         raise ImageTooLarge(f"The drawing is too large: at most {MAX_SIDE} x {MAX_SIDE} "
                             "pixels are accepted.")
-    damaged = NotAnImage("The PNG image is damaged or incomplete and cannot be read.")
     try:
         image = Image.open(io.BytesIO(data), formats=["PNG"])
         frames = getattr(image, "n_frames", 1)
     except _DECODE_ERRORS:
-        raise damaged from None
+        raise NotAnImage(_DAMAGED) from None
     # Pillow takes the size from the last IHDR chunk it meets, we checked the first: a second
     # IHDR (a tiny first one, then 9000 x 9000) would get past the checks above and inflate
     # hundreds of MB. Whatever Pillow is about to decode must be the size we checked.
     if image.size != (width, height):
-        raise damaged
+        raise NotAnImage(_DAMAGED)
     if frames > 1:
         raise NotAnImage("The drawing must be a still PNG image, not an animation.")
     try:
         image.load()
     except _DECODE_ERRORS:
-        raise damaged from None
+        raise NotAnImage(_DAMAGED) from None
     return image
 
 
