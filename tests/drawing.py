@@ -1,10 +1,7 @@
 """Drawings for tests: stroke sets, the dataset's renderer, and a browser-canvas look-alike.
 
-``render_quickdraw`` re-implements how the official 28x28 bitmaps were made (DESIGN.md): the
-simplified drawing (top-left at 0, longest side 255 units) is centred in a 256-unit box,
-translated by 24 units of padding, scaled by 28/304 and stroked with round 16-unit lines. Pixel
-values are the exact share of each pixel the stroke covers, found by supersampling, which is
-what cairo's best antialiasing computes.
+``render_quickdraw`` (from ``sketch_model.render``) makes a drawing's 28x28 bitmap exactly the
+way the official files were made: the reference the canvas preprocessing must match.
 
 ``render_canvas`` draws the same strokes the way ``canvas.toDataURL("image/png")`` returns them:
 black, antialiased, round caps and joins, on a transparent canvas of any size and pen width.
@@ -18,6 +15,8 @@ import random
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from sketch_model.render import normalise, render_quickdraw  # noqa: F401 (re-exported)
 
 Stroke = list[tuple[float, float]]
 
@@ -137,47 +136,6 @@ def random_strokes(seed: int) -> list[Stroke]:
                 points.append((x, y))
             strokes.append(points)
     return strokes
-
-
-# --- the dataset's renderer ----------------------------------------------------------------
-
-def normalise(strokes: list[Stroke]) -> list[np.ndarray]:
-    """Align to the top-left and scale the longest side to 255, as the simplified data is."""
-    arrays = [np.asarray(s, dtype=np.float64) for s in strokes]
-    points = np.vstack(arrays)
-    low = points.min(axis=0)
-    span = (points.max(axis=0) - low).max() or 1.0
-    return [(a - low) * (255.0 / span) for a in arrays]
-
-
-def _capsule_coverage(strokes_px, radius, size, supersample):
-    """Share of each pixel within ``radius`` of any stroke segment (round caps and joins)."""
-    grid = (np.arange(size * supersample) + 0.5) / supersample
-    inside = np.zeros((grid.size, grid.size), dtype=bool)
-    for stroke in strokes_px:
-        segments = zip(stroke, stroke[1:]) if len(stroke) > 1 else [(stroke[0], stroke[0])]
-        for (ax, ay), (bx, by) in segments:
-            x_lo = np.searchsorted(grid, min(ax, bx) - radius)
-            x_hi = np.searchsorted(grid, max(ax, bx) + radius)
-            y_lo = np.searchsorted(grid, min(ay, by) - radius)
-            y_hi = np.searchsorted(grid, max(ay, by) + radius)
-            px, py = np.meshgrid(grid[x_lo:x_hi], grid[y_lo:y_hi])
-            dx, dy = bx - ax, by - ay
-            length2 = dx * dx + dy * dy
-            t = 0.0 if length2 == 0 else np.clip(((px - ax) * dx + (py - ay) * dy) / length2, 0, 1)
-            near = (px - ax - t * dx) ** 2 + (py - ay - t * dy) ** 2 <= radius * radius
-            inside[y_lo:y_hi, x_lo:x_hi] |= near
-    return inside.reshape(size, supersample, size, supersample).mean(axis=(1, 3))
-
-
-def render_quickdraw(strokes: list[Stroke], supersample: int = 8) -> np.ndarray:
-    """The 28x28 uint8 bitmap the QuickDraw pipeline makes of these strokes."""
-    scale = 28 / (256 + 2 * 16 + 16)
-    simplified = normalise(strokes)
-    offset = (256.0 - np.vstack(simplified).max(axis=0)) / 2.0
-    strokes_px = [(s + offset + 24.0) * scale for s in simplified]
-    coverage = _capsule_coverage(strokes_px, 8 * scale, 28, supersample)
-    return np.rint(coverage * 255).astype(np.uint8)
 
 
 # --- a browser canvas ------------------------------------------------------------------------

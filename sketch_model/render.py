@@ -1,0 +1,59 @@
+"""Render stroke drawings exactly the way the QuickDraw ``numpy_bitmap`` files were made.
+
+The simplified drawing (top-left at 0, longest side 255 units) is centred in a 256-unit box,
+translated by 24 units of padding, scaled by 28/304 and stroked with round 16-unit lines
+(DESIGN.md, "Facts about QuickDraw data"). Pixel values are the exact share of each pixel the
+stroke covers, found by supersampling, which is what cairo's best antialiasing computes.
+
+Training uses it for synthetic "none of these" drawings; the tests use it as the reference the
+canvas preprocessing must match.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+Stroke = list[tuple[float, float]]
+
+SIDE = 28
+_SCALE = SIDE / (256 + 2 * 16 + 16)
+_PADDING = 24.0  # the 16-unit padding plus half of the 16-unit line
+_RADIUS = 8.0
+
+
+def normalise(strokes: list[Stroke]) -> list[np.ndarray]:
+    """Align to the top-left and scale the longest side to 255, as the simplified data is."""
+    arrays = [np.asarray(s, dtype=np.float64) for s in strokes]
+    points = np.vstack(arrays)
+    low = points.min(axis=0)
+    span = (points.max(axis=0) - low).max() or 1.0
+    return [(a - low) * (255.0 / span) for a in arrays]
+
+
+def render_quickdraw(strokes: list[Stroke], supersample: int = 8) -> np.ndarray:
+    """The 28x28 uint8 bitmap the QuickDraw pipeline makes of these strokes."""
+    simplified = normalise(strokes)
+    offset = (256.0 - np.vstack(simplified).max(axis=0)) / 2.0
+    strokes_px = [(s + offset + _PADDING) * _SCALE for s in simplified]
+    coverage = _capsule_coverage(strokes_px, _RADIUS * _SCALE, SIDE, supersample)
+    return np.rint(coverage * 255).astype(np.uint8)
+
+
+def _capsule_coverage(strokes_px, radius, size, supersample):
+    """Share of each pixel within ``radius`` of any stroke segment (round caps and joins)."""
+    grid = (np.arange(size * supersample) + 0.5) / supersample
+    inside = np.zeros((grid.size, grid.size), dtype=bool)
+    for stroke in strokes_px:
+        segments = zip(stroke, stroke[1:]) if len(stroke) > 1 else [(stroke[0], stroke[0])]
+        for (ax, ay), (bx, by) in segments:
+            x_lo = np.searchsorted(grid, min(ax, bx) - radius)
+            x_hi = np.searchsorted(grid, max(ax, bx) + radius)
+            y_lo = np.searchsorted(grid, min(ay, by) - radius)
+            y_hi = np.searchsorted(grid, max(ay, by) + radius)
+            px, py = np.meshgrid(grid[x_lo:x_hi], grid[y_lo:y_hi])
+            dx, dy = bx - ax, by - ay
+            length2 = dx * dx + dy * dy
+            t = 0.0 if length2 == 0 else np.clip(((px - ax) * dx + (py - ay) * dy) / length2, 0, 1)
+            near = (px - ax - t * dx) ** 2 + (py - ay - t * dy) ** 2 <= radius * radius
+            inside[y_lo:y_hi, x_lo:x_hi] |= near
+    return inside.reshape(size, supersample, size, supersample).mean(axis=(1, 3))
