@@ -14,6 +14,8 @@ import numpy as np
 
 import quickdraw
 
+from .scribbles import scribbles as synthetic_scribbles
+
 SPLITS = ("train", "validation", "test")
 VALIDATION_SHARE = 0.15
 TEST_SHARE = 0.15
@@ -50,18 +52,23 @@ class Dataset:
 
 def load_dataset(classes: list[str], *, limit: int | None, seed: int,
                  other_classes: list[str] = (), other_limit: int | None = None,
-                 holdout_classes: list[str] = (), source=None, cache=None) -> Dataset:
+                 holdout_classes: list[str] = (), scribbles: int = 0, source=None,
+                 cache=None) -> Dataset:
     """Fetch (or read from the cache) every category and split it.
 
-    ``other_classes`` are pooled into one "other" class; ``holdout_classes`` are never trained
-    on and only used to measure how often the model says it is unsure about unseen things.
+    ``other_classes`` are pooled into one "other" class, together with ``scribbles`` synthetic
+    drawings of nothing in particular; ``holdout_classes`` are never trained on and only used
+    to measure how often the model says it is unsure about unseen things.
     """
-    names = list(classes) + ([OTHER] if other_classes else [])
+    names = list(classes) + ([OTHER] if other_classes or scribbles else [])
     data = Dataset(classes=names)
     parts = {split: ([], []) for split in SPLITS}
     sources = [(c, c, limit) for c in classes] + [(c, OTHER, other_limit) for c in other_classes]
+    if scribbles:
+        sources.append((None, OTHER, scribbles))
     for category, label, rows_wanted in sources:
-        rows = quickdraw.load(category, limit=rows_wanted, source=source, cache=cache)
+        rows = (quickdraw.load(category, limit=rows_wanted, source=source, cache=cache)
+                if category else synthetic_scribbles(rows_wanted, seed))
         ids = split_ids(rows, seed)
         counts = data.counts.setdefault(label, dict.fromkeys(SPLITS, 0))
         for number, split in enumerate(SPLITS):

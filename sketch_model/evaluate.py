@@ -141,6 +141,7 @@ def reload_data(metadata: dict, source=None, cache=None) -> Dataset:
                         other_classes=trained.get("other_classes", []),
                         other_limit=trained.get("other_limit"),
                         holdout_classes=trained.get("holdout_classes", []),
+                        scribbles=trained.get("scribbles", 0),
                         source=source or trained.get("source"), cache=cache)
 
 

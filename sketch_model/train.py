@@ -39,6 +39,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--holdout-classes", nargs="*", default=[], metavar="NAME",
                         help="categories never trained on, used only to measure how often "
                              "the model is unsure about unseen things")
+    parser.add_argument("--scribbles", type=_not_negative, default=0, metavar="N",
+                        help="add N synthetic scribbles and plain shapes to the 'other' class "
+                             "(default 0)")
     parser.add_argument("--limit", type=_positive, default=DEFAULT_LIMIT,
                         help=f"drawings per class at most (default {DEFAULT_LIMIT})")
     parser.add_argument("--other-limit", type=_positive, default=DEFAULT_OTHER_LIMIT,
@@ -73,6 +76,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _not_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be a whole number, 0 or more")
+    return value
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
@@ -102,8 +112,8 @@ def train(args: argparse.Namespace) -> int:
     source = str(quickdraw.config.source(args.source))
     data = load_dataset(args.classes, limit=args.limit, seed=args.seed,
                         other_classes=args.other_classes, other_limit=args.other_limit,
-                        holdout_classes=args.holdout_classes, source=args.source,
-                        cache=args.cache)
+                        holdout_classes=args.holdout_classes, scribbles=args.scribbles,
+                        source=args.source, cache=args.cache)
     for label, counts in data.counts.items():
         print(f"{label:>12}: " + ", ".join(f"{counts[s]} {s}" for s in SPLITS))
     classes = data.classes
@@ -143,7 +153,7 @@ def train(args: argparse.Namespace) -> int:
     metadata = {
         "name": out.name,
         "classes": classes,
-        "reject_class": OTHER if args.other_classes else None,
+        "reject_class": OTHER if OTHER in classes else None,
         "input": {"shape": [28, 28, 1], "dtype": "float32", "range": [0, 255],
                   "ink": "bright (255) strokes on black (0), like QuickDraw numpy_bitmap",
                   "preprocess": "sketch_model.preprocess.to_bitmap"},
@@ -152,7 +162,8 @@ def train(args: argparse.Namespace) -> int:
         "parameters": int(model.count_params()),
         "trained_on": {
             "classes": args.classes, "other_classes": args.other_classes,
-            "holdout_classes": args.holdout_classes, "limit": args.limit,
+            "holdout_classes": args.holdout_classes, "scribbles": args.scribbles,
+            "limit": args.limit,
             "other_limit": args.other_limit, "seed": args.seed, "source": source,
             "drawings": data.counts,
             "split_sizes": {split: int(len(data.y[split])) for split in SPLITS},

@@ -18,7 +18,8 @@ def trained(tmp_path_factory, quickdraw_source):
     folder = tmp_path_factory.mktemp("train")
     out = folder / "tiny"
     code = train_main(["--classes", *CLASSES, "--other-classes", "house", "--holdout-classes",
-                       "book", "--limit", "300", "--other-limit", "150", "--epochs", "2",
+                       "book", "--limit", "300", "--other-limit", "150", "--scribbles", "90",
+                       "--epochs", "2",
                        "--out", str(out), "--source", str(quickdraw_source),
                        "--cache", str(folder / "cache")])
     assert code == 0
@@ -39,7 +40,9 @@ def test_metadata_has_what_the_app_and_reports_need(trained):
     assert 0.0 <= meta["unsure_threshold"] < 1.0
     trained_on = meta["trained_on"]
     assert trained_on["classes"] == CLASSES and trained_on["holdout_classes"] == ["book"]
-    assert sum(trained_on["split_sizes"].values()) == 3 * 300 + 150
+    assert trained_on["scribbles"] == 90
+    assert sum(trained_on["split_sizes"].values()) == 3 * 300 + 150 + 90
+    assert sum(trained_on["drawings"]["other"].values()) == 150 + 90
     for label in CLASSES:
         assert sum(trained_on["drawings"][label].values()) == 300
     metrics = meta["metrics"]
