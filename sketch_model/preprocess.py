@@ -51,6 +51,10 @@ _MAX_BASE64_CHARS = 4 * math.ceil(MAX_PNG_BYTES / 3)
 OVERSAMPLE = 4
 _MARGIN = 2  # px at 28x28, on each side
 _WORK = (SIDE + 2 * _MARGIN) * OVERSAMPLE
+# Re-stroking grows lines by 1 + (STROKE_WIDTH * OVERSAMPLE - width) / 2 < 3.2 work px at most
+# (the measured width is at least 1.5), and distances are exact within the ink's bounding box
+# plus this much background around it.
+_WINDOW_PAD = 8
 
 _INK_LEVEL = 40  # of 255: fainter pixels are antialiasing fringe or noise, not ink
 _DOT_SHARE = 0.1  # a blob this small against the canvas, no longer than 2.5 pen widths, is a dot
@@ -244,12 +248,16 @@ def _strokes(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """The ink mask, each ink pixel's distance to the background, and the typical line width.
 
     The width is read on the ridge of the distance transform (the stroke centre lines), whose
-    median ignores the blobs where strokes cross or were filled in.
+    median ignores the blobs where strokes cross or were filled in. Distances inside the ink
+    depend only on the ink's window (its bounding box and a ring of background), so that is all
+    the transform sees.
     """
     mask = frame >= 0.35 * frame.max()
-    inside = ndimage.distance_transform_edt(mask)
-    ridge = mask & (inside >= ndimage.maximum_filter(inside, size=3))
-    width = 2.0 * float(np.median(inside[ridge])) - 0.5  # a band n px wide: ridge ~(n + 0.5)/2
+    window = _ink_window(mask)
+    inside = np.zeros(mask.shape)
+    part = inside[window] = ndimage.distance_transform_edt(mask[window])
+    ridge = mask[window] & (part >= ndimage.maximum_filter(part, size=3))
+    width = 2.0 * float(np.median(part[ridge])) - 0.5  # a band n px wide: ridge ~(n + 0.5)/2
     return mask, inside, width
 
 
@@ -257,10 +265,23 @@ def _restroke(mask: np.ndarray, inside: np.ndarray, width: float) -> np.ndarray:
     """Redraw the strokes at the dataset's line width, as pixel coverage (0..1).
 
     The outline of the ink is moved in or out by a signed distance, measured with an exact
-    Euclidean distance transform, so lines keep their shape and round ends.
+    Euclidean distance transform, so lines keep their shape and round ends. Growing reaches
+    less than ``_WINDOW_PAD`` px past the ink, so the outside distance is only measured there.
     """
     grow = (STROKE_WIDTH * OVERSAMPLE - width) / 2.0
     if grow >= 0:
-        outside = ndimage.distance_transform_edt(~mask)
-        return np.clip(1.0 + grow - outside, 0.0, 1.0)
+        window = _ink_window(mask)
+        cover = np.zeros(mask.shape)
+        outside = ndimage.distance_transform_edt(~mask[window])
+        cover[window] = np.clip(1.0 + grow - outside, 0.0, 1.0)
+        return cover
     return np.clip(inside + grow, 0.0, 1.0)
+
+
+def _ink_window(mask: np.ndarray) -> tuple[slice, slice]:
+    """The bounding box of ``mask`` grown by ``_WINDOW_PAD`` px, clipped to the frame."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    height, width = mask.shape
+    return (slice(max(rows[0] - _WINDOW_PAD, 0), min(rows[-1] + 1 + _WINDOW_PAD, height)),
+            slice(max(cols[0] - _WINDOW_PAD, 0), min(cols[-1] + 1 + _WINDOW_PAD, width)))
