@@ -11,8 +11,9 @@ Routes (DESIGN.md, "Contracts"):
                         -> JSON answer; errors are always ``{"error": "<sentence>"}``
     GET  /healthz       ``{"status": "ok", "model": <name>, "classes": [...]}``
 
-The classifier is loaded once, in ``create_app``, before the first request (TensorFlow takes
-seconds); a missing or broken model makes ``create_app`` raise ``ModelError``. Uploads are
+The classifier is loaded once, in ``create_app``, before the first request (through LiteRT when
+the model has its export, else TensorFlow, which takes seconds to start); a missing or broken
+model makes ``create_app`` raise ``ModelError``. Uploads are
 handled in memory only and never logged: the request log holds method, path, status and time.
 """
 
@@ -112,7 +113,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     model = app.config.pop("CLASSIFIER", None) or load_classifier(app.config["MODEL_PATH"])
     app.extensions["classifier"] = model
-    log.info("model %s loaded: %s", model.name, ", ".join(model.labels))
+    log.info("model %s loaded (%s): %s", model.name, model.runtime.name, ", ".join(model.labels))
 
     app.register_blueprint(bp)
     app.register_error_handler(HTTPException, _http_error)

@@ -2,14 +2,14 @@
 
     python -m benchmarks            # full figures (~5 minutes plus ~15 minutes of training)
     python -m benchmarks --quick    # the same sections, small sizes: about a minute
-    python -m benchmarks --only inprocess http --skip training --proposals
+    python -m benchmarks --only inprocess http --skip training
 
-Sections: inprocess (to_bitmap + classify, stage split, vs model.predict, cProfile), http
+Sections: inprocess (to_bitmap + classify, stage split, the served LiteRT model vs TensorFlow's
+compiled call and model.predict, cProfile), http
 (/api/predict on waitress with 1, 8, 32 clients, and the server's memory), coldstart,
 training, soak (``benchmarks/soak.py``, when present: called as ``main(["--quick"])`` or
 ``main([])``; an int it returns is its exit status, 0 = met; a ``"summary"`` list of
-``[figure, measured, target, met]`` in a dict it returns joins the summary table), proposals (candidate speed-ups against the current code;
-in the full run, or with ``--proposals``).
+``[figure, measured, target, met]`` in a dict it returns joins the summary table).
 
 Results go to ``benchmarks/results/latest.json`` (machine, versions, every figure) and
 ``benchmarks/results/latest.md`` (the table for the README, with the machine it was measured
@@ -31,7 +31,7 @@ from pathlib import Path
 from benchmarks.common import (RESULTS, git_state, load_average, machine_info, print_table,
                                quiet_tensorflow)
 
-SECTIONS = ("inprocess", "http", "coldstart", "training", "soak", "proposals")
+SECTIONS = ("inprocess", "http", "coldstart", "training", "soak")
 
 # Targets of the issue on the 2-core machine.
 TARGET_INPROCESS_P50_MS = 2.0
@@ -48,19 +48,17 @@ def arguments(quick: bool) -> dict:
                 "http": ["--requests", "20"],
                 "coldstart": ["--runs", "2", "--no-breakdown"],
                 "training": ["--quick"],
-                "soak": ["--quick"],
-                "proposals": ["--runs", "200"]}
+                "soak": ["--quick"]}
     return {"inprocess": ["--runs", "2000", "--predict-runs", "300", "--profile"],
             "http": ["--requests", "200"],
             "coldstart": ["--runs", "5"],
             "training": [],
-            "soak": [],
-            "proposals": ["--runs", "1000"]}
+            "soak": []}
 
 
 MODULES = {"inprocess": "benchmarks.inprocess", "http": "benchmarks.http_load",
            "coldstart": "benchmarks.coldstart", "training": "benchmarks.training",
-           "soak": "benchmarks.soak", "proposals": "benchmarks.proposals"}
+           "soak": "benchmarks.soak"}
 
 
 def run_section(name: str, argv: list[str]) -> dict:
@@ -97,9 +95,9 @@ def summary(sections: dict) -> list[list]:
         add("  decode / preprocess / model p50",
             " / ".join(f"{stages[s]['p50']:.2f}" for s in
                        ("decode PNG", "preprocess", "model (classify)")) + " ms", "", None)
-        add("  model.predict vs compiled call p50",
-            f"{stages['model: model.predict']['p50']:.1f} vs "
-            f"{stages['model: compiled call only']['p50']:.2f} ms", "", None)
+        model_only = [name for name in stages if name.startswith("model only: ")]
+        add("  model only p50: " + " / ".join(n[len("model only: "):] for n in model_only),
+            " / ".join(f"{stages[n]['p50']:.2f}" for n in model_only) + " ms", "", None)
     http = sections.get("http")
     if http and "levels" in http:
         for level in http["levels"]:
@@ -165,15 +163,11 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="+", choices=SECTIONS, metavar="SECTION",
                         help=f"run only these sections ({', '.join(SECTIONS)})")
     parser.add_argument("--skip", nargs="+", choices=SECTIONS, default=[], metavar="SECTION")
-    parser.add_argument("--proposals", action="store_true",
-                        help="measure the proposed speed-ups in a quick run too")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
 
     quiet_tensorflow()
     chosen = list(args.only or SECTIONS)
-    if not args.only and args.quick and not args.proposals:
-        chosen.remove("proposals")
     if "soak" in chosen and not (Path(__file__).parent / "soak.py").exists():
         chosen.remove("soak")
     chosen = [name for name in chosen if name not in args.skip]

@@ -1,6 +1,7 @@
 """Load a trained sketch model once, and answer for a 28x28 bitmap: which class, how sure.
 
-A model is a ``<name>.keras`` file with a ``<name>.json`` beside it (DESIGN.md, "Model files").
+A model is a ``<name>.keras`` file with a ``<name>.json`` beside it (DESIGN.md, "Model files"),
+and usually a ``<name>.tflite`` export that serves it without TensorFlow (``runtimes``).
 The metadata names the output classes; if it names a ``reject_class`` (an "other" class trained
 on drawings of other things), that class is never an answer: its weight makes the known classes
 less likely, and a best known class below ``unsure_threshold`` is reported as "unsure".
@@ -10,16 +11,23 @@ The web app, the evaluation and the benchmarks all decide through ``Classifier.d
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .runtimes import KerasRuntime, LiteRuntime
+
+logger = logging.getLogger(__name__)
+
 MODEL_ENV = "SKETCHBOOK_MODEL"
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "animals.keras"
 UNSURE = "unsure"
+RUNTIMES = ("auto", "litert", "keras")
 
 
 class ModelError(Exception):
@@ -92,10 +100,8 @@ def read_metadata(path: Path) -> dict:
 class Classifier:
     """A loaded model with its metadata; ``classify`` is safe to call from many threads."""
 
-    def __init__(self, model, metadata: dict, path: Path):
-        import tensorflow as tf
-
-        self.model = model
+    def __init__(self, runtime, metadata: dict, path: Path):
+        self.runtime = runtime
         self.metadata = metadata
         self.path = path
         self.name = path.stem
@@ -106,33 +112,19 @@ class Classifier:
         self._known = np.array([self.classes.index(c) for c in self.labels])
         self._reject_index = None if self.reject_class is None else \
             self.classes.index(self.reject_class)
-        outputs = model.output_shape[-1]
-        if outputs != len(self.classes):
-            raise ModelError(f"Model {path} has {outputs} outputs but its metadata lists "
-                             f"{len(self.classes)} classes.")
-        # One traced graph for single drawings: no per-call graph building, no predict() loop.
-        # It sees the drawing and its mirror image in one batch of two and averages them.
-        self._single = tf.function(
-            lambda x: tf.reduce_mean(model(tf.concat([x, x[:, :, ::-1]], 0), training=False),
-                                     axis=0, keepdims=True),
-            input_signature=[tf.TensorSpec((1, 28, 28, 1), tf.float32)])
-        self._single(tf.zeros((1, 28, 28, 1)))  # warm up: trace now, not on the first request
+        if runtime.outputs != len(self.classes):
+            raise ModelError(f"Model {path} has {runtime.outputs} outputs but its metadata "
+                             f"lists {len(self.classes)} classes.")
 
-    def probabilities(self, bitmaps: np.ndarray, batch_size: int = 512) -> np.ndarray:
-        """Class probabilities (in ``classes`` order) for many 28x28 bitmaps at once.
-
-        Like ``classify``, each drawing's answer is the mean over it and its mirror image:
-        people draw animals facing either way, and the average is steadier than either.
-        """
-        x = np.asarray(bitmaps, dtype=np.float32).reshape(-1, 28, 28, 1)
-        plain = self.model.predict(x, batch_size=batch_size, verbose=0)
-        mirrored = self.model.predict(x[:, :, ::-1], batch_size=batch_size, verbose=0)
-        return (plain + mirrored) / 2
+    def probabilities(self, bitmaps: np.ndarray) -> np.ndarray:
+        """Class probabilities (in ``classes`` order) for many 28x28 bitmaps at once, each
+        the mean over the drawing and its mirror image, like ``classify``."""
+        return self.runtime.batch(np.asarray(bitmaps, dtype=np.float32).reshape(-1, 28, 28, 1))
 
     def classify(self, bitmap: np.ndarray) -> Prediction:
         """The answer for one 28x28 uint8 bitmap, ink bright on black."""
-        x = np.asarray(bitmap, dtype=np.float32).reshape(1, 28, 28, 1)
-        return self.decide(self._single(x).numpy()[0])
+        return self.decide(self.runtime.single(
+            np.asarray(bitmap, dtype=np.float32).reshape(1, 28, 28, 1)))
 
     def decide(self, probabilities: np.ndarray) -> Prediction:
         """Turn one row of model outputs into ranked known classes and an honest answer."""
@@ -149,17 +141,65 @@ class Classifier:
                            self.unsure_threshold if threshold is None else threshold)
 
 
-def load_classifier(path: str | os.PathLike | None = None) -> Classifier:
-    """Load a model and its metadata once (Keras safe mode: nothing is unpickled)."""
+def load_classifier(path: str | os.PathLike | None = None, runtime: str = "auto") -> Classifier:
+    """Load a model and its metadata once.
+
+    ``runtime`` "auto" serves the model's LiteRT export when it is up to date (no TensorFlow
+    needed) and the ``.keras`` file otherwise; "litert" and "keras" insist on one of them.
+    """
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {RUNTIMES}, not {runtime!r}")
     path = model_path(path)
     if not path.is_file():
         raise ModelError(f"Model file {path} is missing. Train one with "
                          "`python -m sketch_model.train` or set SKETCHBOOK_MODEL.")
     metadata = read_metadata(path)
+    if runtime != "keras":
+        export, problem = litert_export(path, metadata)
+        if export is not None:
+            try:
+                engine = LiteRuntime(export)
+            except Exception as error:  # a damaged export, or LiteRT missing on this platform
+                problem = f"{export} cannot be loaded: {error}"
+            else:
+                return Classifier(engine, metadata, path)
+        if runtime == "litert":
+            raise ModelError(f"Model {path} cannot run in LiteRT: {problem}. Export it with "
+                             f"`python -m sketch_model.export --model {path}`.")
+        logger.warning("Serving %s through TensorFlow, because %s. `python -m "
+                       "sketch_model.export --model %s` makes it start and answer faster.",
+                       path, problem, path)
+    return Classifier(KerasRuntime(load_keras(path)), metadata, path)
+
+
+def litert_export(path: Path, metadata: dict) -> tuple[Path | None, str]:
+    """The LiteRT export of the ``.keras`` file at ``path``, or None and why there is none.
+
+    The metadata records the digest of the ``.keras`` file the export was made from, so a
+    retrained model is never served through the export of its predecessor.
+    """
+    entry = metadata.get("litert")
+    if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+        return None, "its metadata names no LiteRT export"
+    export = path.with_name(Path(entry["file"]).name)
+    if not export.is_file():
+        return None, f"its LiteRT export {export} is missing"
+    if entry.get("keras_sha256") != file_digest(path):
+        return None, f"its LiteRT export {export} was made from another version of the model"
+    return export, ""
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file, in hex."""
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
+def load_keras(path: Path):
+    """The ``.keras`` model, in safe mode: nothing in the file is unpickled or run."""
     import keras  # imported here: TensorFlow takes seconds to load, only pay when needed
 
     try:
-        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many types for a damaged archive
         raise ModelError(f"Model file {path} cannot be loaded: {error}") from None
-    return Classifier(model, metadata, path)

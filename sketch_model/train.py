@@ -5,9 +5,9 @@
         --limit 20000 --out sketch_model/models/animals
 
 Writes ``<out>.keras``, ``<out>.json`` (classes, input, unsure threshold, training data, test
-metrics) and ``<out>-confusion.png``. Any QuickDraw category names work; the data comes through
-the ``quickdraw`` loader (``--source`` / QUICKDRAW_SOURCE: the official bucket, a mirror URL
-or a local folder).
+metrics), ``<out>-confusion.png`` and ``<out>.tflite`` (the LiteRT export the web app serves).
+Any QuickDraw category names work; the data comes through the ``quickdraw`` loader
+(``--source`` / QUICKDRAW_SOURCE: the official bucket, a mirror URL or a local folder).
 """
 
 from __future__ import annotations
@@ -102,6 +102,8 @@ def train(args: argparse.Namespace) -> int:
     from . import network
     from .augment import augmenter
     from .classifier import Classifier
+    from .export import export_litert
+    from .runtimes import KerasRuntime
     from .dataset import OTHER, SPLITS, load_dataset
     from .evaluate import format_report, rejection, save_confusion_picture, score
 
@@ -175,7 +177,7 @@ def train(args: argparse.Namespace) -> int:
     }
     inference = network.build(args.arch, len(classes))  # uncompiled: no optimizer state saved
     inference.set_weights(model.get_weights())
-    classifier = Classifier(inference, metadata, path)
+    classifier = Classifier(KerasRuntime(inference), metadata, path)
     classifier.unsure_threshold = tune_threshold(classifier, data)
     metadata["unsure_threshold"] = classifier.unsure_threshold
     test_probabilities = classifier.probabilities(data.x["test"])
@@ -186,12 +188,13 @@ def train(args: argparse.Namespace) -> int:
 
     # --- save
     inference.save(path)
+    metadata["litert"] = export_litert(inference, path)  # what the web app serves
     path.with_suffix(".json").write_text(json.dumps(metadata, indent=2) + "\n")
     picture = out.with_name(out.name + "-confusion.png")
     save_confusion_picture(metrics, f"{out.name} ({args.arch}) on its test split", picture)
     print(format_report(metrics, metrics["rejection"]))
     print(f"trained in {seconds:.0f} s; saved {path} ({path.stat().st_size / 1e6:.2f} MB), "
-          f"{path.with_suffix('.json')} and {picture}")
+          f"{path.with_suffix('.json')}, {path.with_suffix('.tflite')} and {picture}")
     return 0
 
 

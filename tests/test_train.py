@@ -26,8 +26,8 @@ def trained(tmp_path_factory, quickdraw_source):
     return out
 
 
-def test_training_writes_model_metadata_and_picture(trained):
-    for suffix in (".keras", ".json"):
+def test_training_writes_model_metadata_export_and_picture(trained):
+    for suffix in (".keras", ".json", ".tflite"):
         assert trained.with_name(trained.name + suffix).is_file()
     picture = trained.with_name(trained.name + "-confusion.png")
     assert picture.read_bytes().startswith(b"\x89PNG")
@@ -57,6 +57,8 @@ def test_metadata_has_what_the_app_and_reports_need(trained):
     assert 0.0 <= rejection["holdout_unsure_rate"] <= 1.0
     assert set(rejection["holdout_unsure_rate_per_class"]) == {"book"}
     assert "created" in meta
+    assert meta["litert"]["file"] == trained.name + ".tflite"
+    assert meta["litert"]["max_difference"] <= 1e-4
 
 
 def test_saved_model_reloads_and_classifies(trained):
@@ -64,6 +66,7 @@ def test_saved_model_reloads_and_classifies(trained):
     from sketch_model.preprocess import to_bitmap
 
     classifier = load_classifier(trained)
+    assert classifier.runtime.name == "litert"  # what the app serves, without TensorFlow
     prediction = classifier.classify(to_bitmap(render_canvas(ANIMALS["fish"]())))
     assert [g.label for g in sorted(prediction.ranking, key=lambda g: g.label)] == sorted(CLASSES)
     assert prediction.label in CLASSES + ["unsure"]
