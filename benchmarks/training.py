@@ -4,8 +4,9 @@
 
 Runs ``python -m sketch_model.train`` as a subprocess: the README's command for the shipped
 model, with ``--out`` and ``--cache`` in a temporary folder (the shipped model is never
-touched); ``--quick`` trains on ``--limit 400 --other-limit 100 --epochs 2`` instead. Data come
-from ``$QUICKDRAW_SOURCE``, else ``../shared/quickdraw`` beside the repository.
+touched); ``--quick`` trains on ``--limit 400 --other-limit 100 --scribbles 100 --epochs 2``
+instead. Data come from ``$QUICKDRAW_SOURCE``, else ``../shared/quickdraw`` beside the
+repository.
 
 Per epoch: the seconds Keras reports, the wall time between the lines it prints (epoch start to
 its summary line, validation included) and the trainer's peak RSS so far (VmHWM). In total:
@@ -32,8 +33,9 @@ from benchmarks.common import REPO, print_table, proc_memory
 DEFAULT_MODEL = ["--classes", "cat", "dog", "fish", "bird", "octopus", "camel",
                  "--other-classes", "airplane", "apple", "banana", "bicycle", "clock",
                  "diamond", "eye", "rainbow",
-                 "--holdout-classes", "book", "flower", "house", "--limit", "20000"]
-QUICK = ["--limit", "400", "--other-limit", "100", "--epochs", "2"]
+                 "--holdout-classes", "book", "flower", "house", "--scribbles", "2000",
+                 "--limit", "20000", "--other-limit", "2000"]
+QUICK = ["--limit", "400", "--other-limit", "100", "--scribbles", "100", "--epochs", "2"]
 TIMEOUT = 3 * 3600
 
 _EPOCH = re.compile(r"^Epoch (\d+)/(\d+)")
@@ -50,7 +52,8 @@ def command(quick: bool, out: Path, cache: Path) -> list[str]:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="--limit 400 --other-limit 100 --epochs 2 (about half a minute)")
+                        help="--limit 400 --other-limit 100 --scribbles 100 --epochs 2 "
+                             "(about half a minute)")
     parser.add_argument("--show-output", action="store_true", help="echo the trainer's output")
     args = parser.parse_args(argv)
 

@@ -25,7 +25,7 @@ import quickdraw
 
 DEFAULT_LIMIT = 20000
 DEFAULT_OTHER_LIMIT = 1500
-MAX_KNOWN_UNSURE = 0.03  # tune the threshold so at most this share of known drawings is "unsure"
+MAX_KNOWN_UNSURE = 0.04  # tune the threshold so at most this share of known drawings is "unsure"
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -103,9 +103,9 @@ def test_shipped_model_keeps_its_measured_quality(shipped):
     """Guards the figures the shipped model reached on its test split (issue 4's note says
     why they stop short of the 92% target: cat and dog drawings overlap in this data)."""
     metrics = shipped.metadata["metrics"]
-    assert metrics["balanced_accuracy"] >= 0.90
+    assert metrics["balanced_accuracy"] >= 0.91
     assert metrics["top3_accuracy"] >= 0.985
-    assert min(c["recall"] for c in metrics["per_class"].values()) >= 0.80
+    assert min(c["recall"] for c in metrics["per_class"].values()) >= 0.84
     assert metrics["rejection"]["known_unsure_rate"] <= 0.05
     assert DEFAULT_MODEL.stat().st_size < 2 * 1024 * 1024
     assert shipped.labels == ["cat", "dog", "fish", "bird", "octopus", "camel"]
@@ -129,18 +129,24 @@ def test_hand_drawn_animals_are_recognised(shipped):
 
 
 def test_real_drawings_on_a_canvas_keep_their_label(shipped, shared_data):
+    """Redrawn on a canvas, real drawings keep their answer, and are not called "unsure" much
+    more often (synthetic "other" drawings must not teach the model our rendering's look)."""
     rng = np.random.default_rng(11)
-    same = []
+    same, unsure = [], []
     for name in shipped.labels:
         rows = shared_data(name)
         for index in rng.choice(len(rows), 12, replace=False):
             original = np.asarray(rows[index]).reshape(28, 28)
             png = canvas_from_bitmap(original, canvas=480, size=rng.uniform(0.35, 0.8),
                                      corner=tuple(rng.uniform(0.0, 0.15, 2)))
-            same.append(shipped.classify(to_bitmap(png)).best.label
-                        == shipped.classify(original).best.label)
-    print(f"\nreal drawings keep their label on a canvas: {np.mean(same):.1%} of {len(same)}")
+            redrawn, answer = shipped.classify(to_bitmap(png)), shipped.classify(original)
+            same.append(redrawn.best.label == answer.best.label)
+            unsure.append((redrawn.unsure, answer.unsure))
+    print(f"\nreal drawings keep their label on a canvas: {np.mean(same):.1%} of {len(same)}; "
+          f"unsure {np.mean(unsure, axis=0)} (canvas, dataset)")
     assert np.mean(same) >= 0.9
+    on_canvas, in_dataset = np.mean(unsure, axis=0)
+    assert on_canvas <= in_dataset + 0.07
 
 
 def test_never_seen_categories_are_unsure_far_more_often_than_animals(shipped, shared_data):
@@ -158,4 +164,4 @@ def test_never_seen_categories_are_unsure_far_more_often_than_animals(shipped, s
     unseen = unsure_rate(trained_on["holdout_classes"], test_split_only=False)
     animals = unsure_rate(shipped.labels, test_split_only=True)
     print(f"\nunsure: never-seen categories {unseen:.1%}, animals {animals:.1%}")
-    assert unseen >= 0.3 and unseen >= 4 * animals
+    assert unseen >= 0.5 and unseen >= 8 * animals
