@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .classifier import ModelError, file_digest, load_keras, model_path, read_metadata
-from .runtimes import SHAPE, KerasRuntime, LiteRuntime
+from .runtimes import KerasRuntime, LiteRuntime, mirror_averaged
 from .scribbles import scribbles
 
 TOLERANCE = 1e-4  # largest difference in any probability between the export and the model
@@ -27,15 +27,11 @@ TOLERANCE = 1e-4  # largest difference in any probability between the export and
 
 def export_litert(model, keras_path: Path) -> dict:
     """Write the LiteRT export of ``model`` (saved at ``keras_path``); return its metadata."""
-    import keras
-
     target = keras_path.with_suffix(".tflite")
     partial = keras_path.with_name(keras_path.stem + ".partial.tflite")
-    inputs = keras.Input(batch_shape=SHAPE, name="bitmap")
-    both = keras.ops.concatenate([inputs, keras.ops.flip(inputs, axis=2)], axis=0)
-    outputs = keras.ops.mean(model(both, training=False), axis=0, keepdims=True)
-    keras.Model(inputs, outputs).export(str(partial), format="litert", verbose=False)
+    mirror_averaged(model).export(str(partial), format="litert", verbose=False)
     try:
+        # The reference averages two model.predict calls: an independent path to the answer.
         difference = _largest_difference(KerasRuntime(model), LiteRuntime(partial))
         if difference > TOLERANCE:
             raise ModelError(f"The LiteRT export of {keras_path} differs from the model by "

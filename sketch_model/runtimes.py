@@ -20,6 +20,17 @@ import numpy as np
 SHAPE = (1, 28, 28, 1)
 
 
+def mirror_averaged(model):
+    """``model`` wrapped to take one drawing and answer the mean over it and its mirror image:
+    what the app serves, traced by ``KerasRuntime`` and exported by ``sketch_model.export``."""
+    import keras
+
+    inputs = keras.Input(batch_shape=SHAPE, name="bitmap")
+    both = keras.ops.concatenate([inputs, keras.ops.flip(inputs, axis=2)], axis=0)
+    outputs = keras.ops.mean(model(both, training=False), axis=0, keepdims=True)
+    return keras.Model(inputs, outputs, name=f"{model.name}_mirror_averaged")
+
+
 class KerasRuntime:
     """A Keras model, called through one traced graph for single drawings."""
 
@@ -32,9 +43,9 @@ class KerasRuntime:
         self.outputs = int(model.output_shape[-1])
         # A concrete function of a fixed signature: no graph building and no retracing checks
         # per call, unlike model.predict (a loop made for big batches) or a polymorphic one.
+        averaged = mirror_averaged(model)
         self._single = tf.function(
-            lambda x: tf.reduce_mean(model(tf.concat([x, x[:, :, ::-1]], 0), training=False),
-                                     axis=0),
+            lambda x: averaged(x, training=False)[0],
             input_signature=[tf.TensorSpec(SHAPE, tf.float32)]).get_concrete_function()
         self._constant = tf.constant
         self.single(np.zeros(SHAPE, np.float32))  # warm up now, not on the first request
