@@ -16,6 +16,28 @@ import numpy as np
 from .classifier import Classifier, ModelError, load_classifier
 from .dataset import Dataset, load_dataset
 
+MAX_KNOWN_UNSURE = 0.04  # tune the threshold so at most this share of known drawings is "unsure"
+
+
+def tune_and_score(classifier: Classifier, data: Dataset) -> dict:
+    """Set ``classifier``'s "unsure" threshold on the validation split, then return its test
+    metrics with the rejection figures: what a model's metadata keeps about it."""
+    classifier.unsure_threshold = tune_threshold(classifier, data)
+    probabilities = classifier.probabilities(data.x["test"])
+    metrics = score(classifier, probabilities, data.y["test"])
+    metrics["rejection"] = rejection(classifier, data, probabilities)
+    return metrics
+
+
+def tune_threshold(classifier: Classifier, data: Dataset) -> float:
+    """The highest confidence threshold that leaves at most MAX_KNOWN_UNSURE of the known
+    classes' validation drawings "unsure": as honest as possible without nagging."""
+    probabilities = classifier.probabilities(data.x["validation"][data.known_mask("validation")])
+    for threshold in np.round(np.arange(0.95, 0.0, -0.01), 2):
+        if classifier.unsure(probabilities, threshold).mean() <= MAX_KNOWN_UNSURE:
+            return float(threshold)
+    return 0.0
+
 
 def score(classifier: Classifier, probabilities: np.ndarray, y: np.ndarray) -> dict:
     """Test metrics over the known classes (DESIGN.md "Model files": ``metrics``).

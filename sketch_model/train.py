@@ -25,7 +25,6 @@ import quickdraw
 
 DEFAULT_LIMIT = 20000
 DEFAULT_OTHER_LIMIT = 1500
-MAX_KNOWN_UNSURE = 0.04  # tune the threshold so at most this share of known drawings is "unsure"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -103,9 +102,9 @@ def train(args: argparse.Namespace) -> int:
     from .augment import augmenter
     from .classifier import Classifier
     from .export import export_litert
-    from .runtimes import KerasRuntime
+    from .runtimes import LiteRuntime
     from .dataset import OTHER, SPLITS, load_dataset
-    from .evaluate import format_report, rejection, save_confusion_picture, score
+    from .evaluate import format_report, save_confusion_picture, tune_and_score
 
     keras.utils.set_random_seed(args.seed)
     started = time.monotonic()
@@ -151,7 +150,7 @@ def train(args: argparse.Namespace) -> int:
                                                  start_from_epoch=args.epochs // 2)])
     seconds = time.monotonic() - started
 
-    # --- evaluate
+    # --- save, with the export the web app serves
     out = args.out.with_suffix("") if args.out.suffix == ".keras" else args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     path = out.with_name(out.name + ".keras")
@@ -180,18 +179,15 @@ def train(args: argparse.Namespace) -> int:
     }
     inference = network.build(args.arch, len(classes))  # uncompiled: no optimizer state saved
     inference.set_weights(model.get_weights())
-    classifier = Classifier(KerasRuntime(inference), metadata, path)
-    classifier.unsure_threshold = tune_threshold(classifier, data)
-    metadata["unsure_threshold"] = classifier.unsure_threshold
-    test_probabilities = classifier.probabilities(data.x["test"])
-    metrics = score(classifier, test_probabilities, data.y["test"])
-    metrics["rejection"] = rejection(classifier, data, test_probabilities)
-    metadata["metrics"] = metrics
-    metadata["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-    # --- save
     inference.save(path)
-    metadata["litert"] = export_litert(inference, path)  # what the web app serves
+    metadata["litert"] = export_litert(inference, path, data.x["train"], data.x["validation"])
+
+    # --- evaluate the export: people meet it, so the threshold and test metrics are its own
+    served = LiteRuntime(path.with_name(metadata["litert"]["file"]))
+    classifier = Classifier(served, metadata, path)
+    metadata["metrics"] = metrics = tune_and_score(classifier, data)
+    metadata["unsure_threshold"] = classifier.unsure_threshold
+    metadata["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     path.with_suffix(".json").write_text(json.dumps(metadata, indent=2) + "\n")
     picture = out.with_name(out.name + "-confusion.png")
     save_confusion_picture(metrics, f"{out.name} ({args.arch}) on its test split", picture)
@@ -199,16 +195,6 @@ def train(args: argparse.Namespace) -> int:
     print(f"trained in {seconds:.0f} s; saved {path} ({path.stat().st_size / 1e6:.2f} MB), "
           f"{path.with_suffix('.json')}, {path.with_suffix('.tflite')} and {picture}")
     return 0
-
-
-def tune_threshold(classifier, data) -> float:
-    """The highest confidence threshold that leaves at most MAX_KNOWN_UNSURE of the known
-    classes' validation drawings "unsure": as honest as possible without nagging."""
-    probabilities = classifier.probabilities(data.x["validation"][data.known_mask("validation")])
-    for threshold in np.round(np.arange(0.95, 0.0, -0.01), 2):
-        if classifier.unsure(probabilities, threshold).mean() <= MAX_KNOWN_UNSURE:
-            return float(threshold)
-    return 0.0
 
 
 if __name__ == "__main__":

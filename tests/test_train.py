@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sketch_model.dataset import split_ids
+from sketch_model.export import AGREEMENT, FLOAT_TOLERANCE, TOLERANCE
 from sketch_model.train import main as train_main
 from tests.drawing import ANIMALS, render_canvas
 
@@ -58,7 +59,11 @@ def test_metadata_has_what_the_app_and_reports_need(trained):
     assert set(rejection["holdout_unsure_rate_per_class"]) == {"book"}
     assert "created" in meta
     assert meta["litert"]["file"] == trained.name + ".tflite"
-    assert meta["litert"]["max_difference"] <= 1e-4
+    litert = meta["litert"]
+    assert litert["quantization"] in ("int8", "float32") and litert["checked_on"] > 0
+    assert litert["max_difference"] <= (TOLERANCE if litert["quantization"] == "int8"
+                                        else FLOAT_TOLERANCE)
+    assert litert["top_answer_agreement"] >= AGREEMENT
 
 
 def test_saved_model_reloads_and_classifies(trained):
@@ -84,6 +89,26 @@ def test_evaluate_reproduces_the_saved_metrics(trained, quickdraw_source, capsys
     printed = capsys.readouterr().out
     assert f"balanced accuracy  {meta['metrics']['balanced_accuracy']:.4f}" in printed
     assert "confusion matrix" in printed
+
+
+def test_export_command_exports_again_from_the_training_data(trained, quickdraw_source,
+                                                           tmp_path, capsys):
+    """A model copied without its export gets one, with threshold and metrics its own."""
+    from sketch_model.classifier import load_classifier
+    from sketch_model.export import main as export_main
+
+    copy = tmp_path / "copy"
+    for suffix in (".keras", ".json"):
+        copy.with_suffix(suffix).write_bytes(trained.with_suffix(suffix).read_bytes())
+    assert load_classifier(copy).runtime.name == "keras"  # the export it names is not there
+    assert export_main(["--model", str(copy), "--source", str(quickdraw_source),
+                        "--cache", str(trained.parent / "cache")]) == 0
+    printed = capsys.readouterr().out
+    meta = json.loads(copy.with_suffix(".json").read_text())
+    assert meta["litert"]["file"] == "copy.tflite" and "copy.tflite" in printed
+    assert f"balanced accuracy  {meta['metrics']['balanced_accuracy']:.4f}" in printed
+    assert load_classifier(copy).runtime.name == "litert"
+    assert (tmp_path / "copy-confusion.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_split_is_deterministic_and_disjoint(shared_data):
