@@ -4,8 +4,8 @@
 
 Writes ``<name>.tflite`` beside the model: the network with the mirror average built in, for one
 drawing at a time, the way the app calls it. Its weights and activations are 8-bit integers
-(input and output stay float): on a CPU that runs four times faster than float, in a quarter of
-the file, and the answers stay those of the model.
+(input and output stay float): on a CPU that runs three to four times faster than float, in a
+quarter of the file, and the answers stay those of the model.
 
 Quantising needs real drawings, to learn the range of each layer's activations, and so does
 checking the result; training passes its own, and the command reloads the model's training data
@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{entry['max_difference']:.2g} apart; metrics and threshold updated in "
           f"{path.with_suffix('.json')}")
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -4,8 +4,8 @@ People draw animals facing either way, and the average over both is steadier tha
 
 - ``LiteRuntime`` runs the LiteRT export (``<name>.tflite``, written by ``sketch_model.export``)
   in LiteRT's interpreter. It is what the web app uses: no TensorFlow in the process, so the
-  server starts in a fraction of a second, needs a fifth of the memory and answers in about a
-  millisecond.
+  server starts in a fraction of a second, needs a fifth of the memory and, with the export's
+  8-bit weights, answers in under half a millisecond.
 - ``KerasRuntime`` runs the ``.keras`` model itself in TensorFlow: the source of truth, used
   for training and evaluation, and by the app for a model that has no up-to-date export.
 """

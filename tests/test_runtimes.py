@@ -29,7 +29,9 @@ def export_beside(path, drawings) -> dict:
 
 @pytest.fixture
 def drawings(shared_data):
-    return np.concatenate([np.asarray(shared_data(name)[:200]) for name in ("cat", "dog", "house")])
+    """Real drawings of the small model's classes and of its "other"."""
+    return np.concatenate([np.asarray(shared_data(name)[:200])
+                           for name in ("cat", "dog", "house")])
 
 
 @pytest.fixture
