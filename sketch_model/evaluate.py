@@ -158,6 +158,9 @@ def save_confusion_picture(metrics: dict, title: str, path) -> None:
 
 def reload_data(metadata: dict, source=None, cache=None) -> Dataset:
     """The same drawings the model was trained and tested on, from its metadata."""
+    if "trained_on" not in metadata:
+        raise ModelError("The model's metadata does not say what it was trained on, so its "
+                         "drawings cannot be reloaded.")
     trained = metadata["trained_on"]
     return load_dataset(trained["classes"], limit=trained["limit"], seed=trained["seed"],
                         other_classes=trained.get("other_classes", []),
@@ -167,14 +170,21 @@ def reload_data(metadata: dict, source=None, cache=None) -> Dataset:
                         source=source or trained.get("source"), cache=cache)
 
 
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--model``, and where its training data is (``reload_data``): the options of every
+    command that works on a saved model and its drawings."""
+    parser.add_argument("--model", default=None,
+                        help="model path, with or without .keras (default: the shipped model)")
+    parser.add_argument("--source", help="QuickDraw source of the model's drawings: base URL "
+                                         "or local folder (default: the one recorded at "
+                                         "training)")
+    parser.add_argument("--cache", help="QuickDraw cache folder")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sketch_model.evaluate",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default=None,
-                        help="model path, with or without .keras (default: the shipped model)")
-    parser.add_argument("--source", help="QuickDraw source: base URL or local folder "
-                                         "(default: the one recorded at training)")
-    parser.add_argument("--cache", help="QuickDraw cache folder")
+    add_model_arguments(parser)
     args = parser.parse_args(argv)
 
     import quickdraw

@@ -28,6 +28,8 @@ import numpy as np
 
 from .classifier import (Classifier, ModelError, file_digest, load_keras, model_path,
                          read_metadata)
+from .evaluate import (add_model_arguments, format_report, reload_data, save_confusion_picture,
+                       tune_and_score)
 from .runtimes import KerasRuntime, LiteRuntime, mirror_averaged
 
 AGREEMENT = 0.99  # least share of check drawings whose top answer must match the model's
@@ -101,26 +103,16 @@ def _sample(bitmaps: np.ndarray, count: int) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sketch_model.export",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default=None,
-                        help="model path, with or without .keras (default: the shipped model)")
-    parser.add_argument("--source", help="QuickDraw source of the training data: base URL or "
-                                         "local folder (default: the one recorded at training)")
-    parser.add_argument("--cache", help="QuickDraw cache folder")
+    add_model_arguments(parser)
     args = parser.parse_args(argv)
 
     import quickdraw
-
-    from .evaluate import format_report, reload_data, save_confusion_picture, tune_and_score
 
     try:
         path = model_path(args.model)
         if not path.is_file():
             raise ModelError(f"Model file {path} is missing.")
         metadata = read_metadata(path)
-        if "trained_on" not in metadata:
-            raise ModelError(f"Model metadata {path.with_suffix('.json')} does not say what "
-                             "the model was trained on, so there are no drawings to "
-                             "calibrate and check the export on.")
         data = reload_data(metadata, args.source, args.cache)
         metadata["litert"] = entry = export_litert(load_keras(path), path, data.x["train"],
                                                    data.x["validation"])
