@@ -8,6 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-requirements
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT   ?= 5000
+HOST   ?= 127.0.0.1
 
 .PHONY: run serve test test-unit test-ui browser bench bench-quick clean
 
@@ -16,12 +17,11 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-run: $(STAMP)  ## development server on 127.0.0.1:$(PORT)
+run: $(STAMP)  ## the app on 127.0.0.1:$(PORT), served as in production
 	$(PY) app.py --port $(PORT)
 
-serve: $(STAMP)  ## production server: waitress, 8 threads, one model in memory
-	$(VENV)/bin/waitress-serve --host=127.0.0.1 --port=$(PORT) --threads=8 \
-	  --inbuf-overflow=6356992 --max-request-body-size=25165824 --call app:create_app
+serve: $(STAMP)  ## production server: gunicorn, a worker process per core
+	$(PY) app.py --host $(HOST) --port $(PORT)
 
 # Debian's Chromium and its driver, only when missing (browser tests never download one).
 browser:

@@ -1,7 +1,10 @@
 """Sketchbook's web app: draw an animal, and the model says what it is and how sure it is.
 
-    python app.py [--host 127.0.0.1] [--port 5000] [--debug]      # waitress, 8 threads
-    waitress-serve --threads=8 --call app:create_app                # the same, by waitress
+    python app.py [--host 127.0.0.1] [--port 5000] [--workers N] [--threads 4] [--debug]
+
+serves it in production: gunicorn, one process per CPU core, forked from a process that has
+loaded the model (see ``serve_forked``). ``create_app`` is the WSGI application factory for any
+other server (``waitress-serve --call app:create_app``, ``gunicorn 'app:create_app()'``).
 
 Routes (DESIGN.md, "Contracts"):
 
@@ -26,6 +29,7 @@ import io
 import json
 import logging
 import os
+import socket
 import sys
 import threading
 import time
@@ -128,8 +132,8 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _configure_logging() -> None:
-    """Request lines are INFO; where they go is the server's choice (``python app.py`` and
-    waitress-serve both log INFO to stderr)."""
+    """Request lines are INFO; where they go is the server's choice (``python app.py`` logs
+    INFO to stderr)."""
     if log.level == logging.NOTSET:
         log.setLevel(logging.INFO)
 
@@ -325,8 +329,8 @@ def _start_timer() -> None:
 
 
 def _check_request_head() -> None:
-    """Refuse absurd addresses and headers before any work (the server's own limits are far
-    higher: waitress accepts 256 KB of them)."""
+    """Refuse absurd addresses and headers before any work (``python app.py`` bounds each line
+    alike before the app; other servers may accept far more, waitress 256 KB)."""
     environ = request.environ
     url_length = len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", ""))
     if url_length > MAX_URL_LENGTH:
@@ -413,22 +417,110 @@ def _stderr_held():
         reader.join(timeout=10)
 
 
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 < count <= 64:
+        raise argparse.ArgumentTypeError(f"must be 1..64, not {count}")
+    return count
+
+
+def _can_bind(host: str, port: int) -> OSError | None:
+    """Why ``host:port`` cannot be listened on (None if it can): asked before the model loads,
+    so a taken port is one line at once, not a server that retries and gives up."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:
+        return error
+    return None
+
+
+def serve_forked(app: Flask, host: str, port: int, workers: int, threads: int) -> None:
+    """Serve ``app`` from ``workers`` gunicorn processes of ``threads`` threads each.
+
+    A guess is CPU work under Python's global interpreter lock, so one process answers about
+    200 a second however many threads it has; processes use every core. The app (its model
+    included) is built once, here, and the workers are forked from it: a broken model stops
+    start-up with one line before any worker exists, and the workers share its memory.
+    Only for a LiteRT model: TensorFlow cannot be used in a process forked after it started.
+    """
+    from gunicorn.app.base import BaseApplication
+
+    options = {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "proc_name": "sketchbook",
+        "graceful_timeout": 10,
+        # Requests from our pages carry the drawing in the body: the address and each header
+        # are bounded here, before the app sees them (which then bounds all headers together).
+        "limit_request_line": 8190,  # gunicorn's maximum; the app's own is MAX_URL_LENGTH
+        "limit_request_field_size": MAX_HEADER_BYTES,
+        "accesslog": None,  # the app writes its own request line, without client data
+        "errorlog": "-",
+        "loglevel": "info",
+        "control_socket_disable": True,  # no management socket to share between servers
+    }
+
+    class Gunicorn(BaseApplication):
+        def load_config(self):
+            for name, value in options.items():
+                self.cfg.set(name, value)
+
+        def load(self):
+            return app
+
+    Gunicorn().run()
+
+
+def serve_threaded(app: Flask, host: str, port: int, threads: int) -> None:
+    """Serve ``app`` from this one process with waitress (what a TensorFlow model needs)."""
+    from waitress import serve
+
+    # Bodies up to the app's limit stay in memory; the app answers 413 above it.
+    serve(app, host=host, port=port, threads=threads,
+          inbuf_overflow=MAX_CONTENT_LENGTH + 65536,
+          max_request_body_size=4 * MAX_CONTENT_LENGTH)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python app.py", description="Serve Sketchbook.")
     parser.add_argument("--host", default=DEFAULT_HOST,
                         help=f"address to listen on (default {DEFAULT_HOST})")
     parser.add_argument("--port", type=_port, default=None,
                         help=f"port (default $PORT or {DEFAULT_PORT})")
+    parser.add_argument("--workers", type=_count, default=None,
+                        help="server processes (default: one per usable CPU core); a model "
+                             "without its LiteRT export is served by one process")
+    parser.add_argument("--threads", type=_count, default=4,
+                        help="threads per process (default 4)")
     parser.add_argument("--debug", action="store_true",
-                        help="Flask's debug server instead of waitress (never in production)")
+                        help="Flask's debug server, one process (never in production)")
     args = parser.parse_args(argv)
     if args.port is None:
         try:
             args.port = _port(os.environ.get("PORT") or str(DEFAULT_PORT))
         except argparse.ArgumentTypeError as error:
             parser.error(f"PORT: {error}")
+    workers = args.workers or _usable_cpus()
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(process)d] %(name)s %(message)s")
+    if (taken := _can_bind(args.host, args.port)) is not None:
+        print(f"sketchbook: cannot serve on {args.host}:{args.port}: {taken}", file=sys.stderr)
+        return 1
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out
     with _stderr_held() as held:
         try:
@@ -444,14 +536,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.debug:
             app.run(host=args.host, port=args.port, debug=True, use_reloader=False)
+        elif app.extensions["classifier"].runtime.name == "litert":
+            serve_forked(app, args.host, args.port, workers, args.threads)
         else:
-            from waitress import serve
-
-            # Bodies up to the app's limit stay in memory; the app answers 413 above it.
-            serve(app, host=args.host, port=args.port, threads=8,
-                  inbuf_overflow=MAX_CONTENT_LENGTH + 65536,
-                  max_request_body_size=4 * MAX_CONTENT_LENGTH)
-    except OSError as error:  # e.g. the port is taken
+            if workers > 1:
+                log.warning("serving from one process: TensorFlow cannot be shared with "
+                            "forked workers (export the model to LiteRT to use %d)", workers)
+            serve_threaded(app, args.host, args.port, args.threads)
+    except OSError as error:  # e.g. the port was taken meanwhile
         print(f"sketchbook: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)
         return 1
     return 0

@@ -2,7 +2,7 @@
 
     python -m benchmarks.coldstart [--runs 3]
 
-Each run starts ``waitress-serve --threads=8 --call app:create_app`` on a free port and polls
+Each run starts ``python app.py`` (gunicorn, as ``make serve``) on a free port and polls
 ``POST /api/predict`` (the typical drawing) every 20 ms until a 200 with a prediction comes
 back; it reports when the port first accepted a connection and when the first prediction came,
 median over the runs (the OS file cache is warm after the first run, as on a restart). One more
@@ -109,7 +109,7 @@ def main(argv=None) -> dict:
     runs = [first_prediction(body) for _ in range(args.runs)]
     median = {key: round(statistics.median(run[key] for run in runs), 3)
               for key in ("listening_s", "first_prediction_s")}
-    print(f"Cold start of waitress-serve --call app:create_app, {args.runs} runs")
+    print(f"Cold start of python app.py (gunicorn), {args.runs} runs")
     print_table(["run", "port open s", "first prediction s"],
                 [(i + 1, run["listening_s"], run["first_prediction_s"])
                  for i, run in enumerate(runs)]

@@ -112,7 +112,7 @@ def machine_info() -> dict:
         "scipy": _version("scipy"),
         "pillow": _version("pillow", "Pillow"),
         "flask": _version("flask", "Flask"),
-        "waitress": _version("waitress"),
+        "gunicorn": _version("gunicorn"),
     }
 
 
@@ -137,14 +137,20 @@ def git_state() -> dict:
 # --- /proc --------------------------------------------------------------------------------
 
 def proc_memory(pid: int) -> dict:
-    """VmRSS (now), VmHWM (peak so far), RssAnon (heap, tensors) and RssFile (mapped files:
-    mostly TensorFlow's shared libraries, shared with other processes) in MB ({} once gone)."""
+    """VmRSS (now), VmHWM (peak so far), RssAnon (heap, tensors), RssFile (mapped files: mostly
+    shared libraries, shared with other processes) and Pss (the process's fair share of the
+    memory it shares with others, such as forked workers with their parent) in MB ({} once
+    gone)."""
     figures = {}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             key, _, value = line.partition(":")
             if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
                 figures[key] = round(int(value.split()[0]) / 1024, 1)  # kB -> MB
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key == "Pss":
+                figures[key] = round(int(value.split()[0]) / 1024, 1)
     except (OSError, ValueError, IndexError):
         return {}
     return figures
@@ -161,10 +167,12 @@ def proc_cpu_seconds(pid: int) -> float | None:
 
 # --- the production server ----------------------------------------------------------------
 
-def server_command(port: int, threads: int = 8, factory: str = "app:create_app") -> list[str]:
-    """``waitress-serve --threads=8 --call app:create_app`` (what ``make serve`` runs)."""
-    return [sys.executable, "-m", "waitress", "--host=127.0.0.1", f"--port={port}",
-            f"--threads={threads}", "--call", factory]
+def server_command(port: int, workers: int | None = None, threads: int = 4) -> list[str]:
+    """``python app.py --port N`` (what ``make serve`` runs): gunicorn, one worker process per
+    usable core unless ``workers`` says otherwise, ``threads`` threads each."""
+    command = [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port),
+               "--threads", str(threads)]
+    return command + (["--workers", str(workers)] if workers else [])
 
 
 class Server:
@@ -174,11 +182,9 @@ class Server:
     go to a file or the journal in production: never to a pipe nobody reads.
     """
 
-    def __init__(self, threads: int = 8, env: dict | None = None,
-                 factory: str = "app:create_app"):
+    def __init__(self, workers: int | None = None, threads: int = 4, env: dict | None = None):
         self.port = free_port()
-        self.threads = threads
-        self.factory = factory
+        self.workers, self.threads = workers, threads
         self.env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
         self.log = tempfile.NamedTemporaryFile(prefix="sketchbook-bench-", suffix=".log")
         self.process: subprocess.Popen | None = None
@@ -186,15 +192,20 @@ class Server:
 
     def start(self) -> "Server":
         self.started = time.perf_counter()
-        self.process = subprocess.Popen(server_command(self.port, self.threads,
-                                                       self.factory), cwd=REPO,
-                                        env=self.env, stdin=subprocess.DEVNULL,
+        self.process = subprocess.Popen(server_command(self.port, self.workers, self.threads),
+                                        cwd=REPO, env=self.env, stdin=subprocess.DEVNULL,
                                         stdout=self.log, stderr=subprocess.STDOUT)
         return self
 
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def pids(self) -> list[int]:
+        """The process started, then the worker processes it forked (if any, yet)."""
+        from tests.test_hostile import children
+
+        return [self.pid] + children(self.pid)
 
     def wait_listening(self, timeout: float = 60.0) -> float:
         """Seconds from start until the port accepts connections."""

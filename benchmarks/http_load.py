@@ -2,8 +2,8 @@
 
     python -m benchmarks.http_load [--clients 1 8 32] [--requests 200] [--client-procs 1]
 
-Starts ``waitress-serve --threads=8 --call app:create_app`` on a free port of 127.0.0.1
-(``common.Server``), warms it up, then for each concurrency level runs that many clients, each
+Starts ``python app.py`` (what ``make serve`` runs: gunicorn, a worker process per core) on a
+free port of 127.0.0.1 (``common.Server``), warms it up, then for each concurrency level runs that many clients, each
 with its own keep-alive ``http.client`` connection, sending a fixed number of requests (the
 typical 400x400 cat as ``{"image": data_url}``). Clients are threads in ``--client-procs``
 separate client processes (default 1; 0 = threads in this process), so their CPU can be
@@ -12,9 +12,10 @@ server for the same cores, and the table says how much it took.
 
 Figures per level: requests per second (all requests / wall time from the first request sent
 to the last answer), latency p50/p95/p99, errors (anything but a 200 with a JSON prediction),
-CPU ms per request of the server and of the clients. Memory: the server's VmRSS after start-up
-and its VmHWM (peak RSS) after all the load, read from /proc/<pid>/status, plus the highest
-VmRSS sampled every 50 ms during the load.
+CPU ms per request of the server (all its processes) and of the clients. Memory, for each
+server process: VmRSS after start-up and its VmHWM (peak RSS) after all the load, read from
+/proc/<pid>/status, plus the highest VmRSS sampled every 50 ms during the load; and the
+processes' Pss together (shared pages counted once), the memory the server really takes.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def _client_process(port, body, clients, requests, go, ready_count, results) -> 
 
 
 def run_level(port: int, body: bytes, clients: int, requests: int, procs: int,
-              server_pid: int) -> dict:
+              server_pids: list[int]) -> dict:
     """One concurrency level: ``clients`` clients x ``requests`` requests each."""
     if procs <= 0:
         go, ready, holder = threading.Event(), threading.Event(), {}
@@ -103,7 +104,7 @@ def run_level(port: int, body: bytes, clients: int, requests: int, procs: int,
         runner.start()
         if not ready.wait(60):
             raise RuntimeError("client threads did not get ready")
-        server_cpu0 = proc_cpu_seconds(server_pid)
+        server_cpu0 = cpu_seconds(server_pids)
         go.set()
         runner.join()
         parts = [holder["result"]]
@@ -121,12 +122,12 @@ def run_level(port: int, body: bytes, clients: int, requests: int, procs: int,
             if time.monotonic() > deadline or not any(w.is_alive() for w in workers):
                 raise RuntimeError("client processes did not get ready")
             time.sleep(0.01)
-        server_cpu0 = proc_cpu_seconds(server_pid)
+        server_cpu0 = cpu_seconds(server_pids)
         go.set()
         parts = [results.get(timeout=TIMEOUT * requests + 60) for _ in workers]
         for worker in workers:
             worker.join(timeout=10)
-    server_cpu = proc_cpu_seconds(server_pid) - server_cpu0
+    server_cpu = cpu_seconds(server_pids) - server_cpu0
     latencies = [t for out, _ in parts for result in out for t in result[0]]
     errors = sum(result[1] for out, _ in parts for result in out)
     first_error = next((result[2] for out, _ in parts for result in out if result[2]), None)
@@ -145,23 +146,30 @@ def run_level(port: int, body: bytes, clients: int, requests: int, procs: int,
             "client_cores_busy": round(client_cpu / wall, 2)}
 
 
-class MemorySampler(threading.Thread):
-    """The highest VmRSS of a process, sampled every ``interval`` seconds."""
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far, together."""
+    return sum(proc_cpu_seconds(pid) or 0.0 for pid in pids)
 
-    def __init__(self, pid: int, interval: float = 0.05):
+
+class MemorySampler(threading.Thread):
+    """The highest VmRSS of each process, sampled every ``interval`` seconds."""
+
+    def __init__(self, pids: list[int], interval: float = 0.05):
         super().__init__(daemon=True)
-        self.pid, self.interval, self.peak = pid, interval, 0.0
+        self.pids, self.interval = pids, interval
+        self.peaks = dict.fromkeys(pids, 0.0)
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.is_set():
-            self.peak = max(self.peak, proc_memory(self.pid).get("VmRSS", 0.0))
+            for pid in self.pids:
+                self.peaks[pid] = max(self.peaks[pid], proc_memory(pid).get("VmRSS", 0.0))
             self.stopped.wait(self.interval)
 
-    def stop(self) -> float:
+    def stop(self) -> dict[int, float]:
         self.stopped.set()
         self.join()
-        return self.peak
+        return self.peaks
 
 
 # --- the benchmark ------------------------------------------------------------------------
@@ -173,36 +181,40 @@ def main(argv=None) -> dict:
                         help="requests per client at each level (default 200)")
     parser.add_argument("--client-procs", type=int, default=1,
                         help="client processes (default 1; 0 = threads in this process)")
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads (default 8)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="server worker processes (default: python app.py's, one per core)")
+    parser.add_argument("--threads", type=int, default=4,
+                        help="threads per server process (default 4)")
     parser.add_argument("--canvas", type=int, default=400)
     args = parser.parse_args(argv)
 
     body = api_body(args.canvas)
-    with Server(threads=args.threads) as server:
+    with Server(workers=args.workers, threads=args.threads) as server:
         listening = server.wait_listening()
-        after_start = proc_memory(server.pid)
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=TIMEOUT)
         for _ in range(WARMUP_REQUESTS):
             status, answer = post_predict(connection, body)
             if not is_prediction(status, answer):
                 raise RuntimeError(f"warm-up request failed: HTTP {status} {answer[:300]!r}")
         connection.close()
-        after_warmup = proc_memory(server.pid)
-        sampler = MemorySampler(server.pid)
+        pids = server.pids()  # every worker has booted by now: each has answered or idled
+        after_warmup = {pid: proc_memory(pid) for pid in pids}
+        sampler = MemorySampler(pids)
         sampler.start()
         levels = []
         for clients in args.clients:
             levels.append(run_level(server.port, body, clients, args.requests,
-                                    min(args.client_procs, clients), server.pid))
-        sampled_peak = sampler.stop()
-        final = proc_memory(server.pid)
+                                    min(args.client_procs, clients), pids))
+        sampled_peaks = sampler.stop()
+        final = {pid: proc_memory(pid) for pid in pids}
         log_bytes = server.log_bytes()
         alive = server.process.poll() is None
 
-    print(f"HTTP POST /api/predict, waitress --threads={args.threads}, {len(body)} byte JSON "
-          f"body, {args.requests} requests per client, clients in "
-          f"{args.client_procs or 'this'} process(es); server listening after "
-          f"{listening:.1f} s")
+    workers = len(pids) - 1 if len(pids) > 1 else 1
+    print(f"HTTP POST /api/predict, python app.py: {workers} worker process(es) x "
+          f"{args.threads} threads, {len(body)} byte JSON body, {args.requests} requests per "
+          f"client, clients in {args.client_procs or 'this'} process(es); server listening "
+          f"after {listening:.1f} s")
     print_table(["clients", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms",
                  "server CPU ms/req", "server cores", "client CPU ms/req", "client cores"],
                 [(lv["clients"], lv["requests"], lv["errors"], lv["rps"], lv["p50_ms"],
@@ -213,24 +225,30 @@ def main(argv=None) -> dict:
         if level["first_error"]:
             print(f"  {level['clients']} clients, first error: {level['first_error']}")
     total_requests = sum(lv["requests"] for lv in levels) + WARMUP_REQUESTS
-    memory = {"after_start_mb": after_start.get("VmRSS"),
-              "after_warmup_mb": after_warmup.get("VmRSS"),
-              "peak_sampled_rss_mb": sampled_peak or None,
-              "peak_vmhwm_mb": final.get("VmHWM"), "final_rss_mb": final.get("VmRSS"),
-              "final_rss_anon_mb": final.get("RssAnon"), "final_rss_file_mb": final.get("RssFile"),
+    processes = [{"pid": pid, "role": "master" if i == 0 and len(pids) > 1 else "worker",
+                  "after_warmup_rss_mb": after_warmup[pid].get("VmRSS"),
+                  "peak_sampled_rss_mb": sampled_peaks[pid] or None,
+                  "peak_vmhwm_mb": final[pid].get("VmHWM"),
+                  "final_rss_mb": final[pid].get("VmRSS"),
+                  "final_pss_mb": final[pid].get("Pss")} for i, pid in enumerate(pids)]
+    memory = {"processes": processes,
+              "peak_one_process_mb": max((p["peak_vmhwm_mb"] or 0) for p in processes),
+              "final_pss_total_mb": round(sum(p["final_pss_mb"] or 0 for p in processes), 1),
               "server_alive_after_load": alive,
               "log_bytes_per_request": round(log_bytes / total_requests, 1)}
-    print(f"\nServer memory (one process, /proc/{server.pid}/status)")
-    print_table(["reading", "MB"],
-                [("VmRSS after start-up", memory["after_start_mb"]),
-                 (f"VmRSS after {WARMUP_REQUESTS} warm-up requests", memory["after_warmup_mb"]),
-                 ("VmRSS, highest sample under load", memory["peak_sampled_rss_mb"]),
-                 ("VmRSS at the end", memory["final_rss_mb"]),
-                 ("  of which RssAnon (heap, tensors)", memory["final_rss_anon_mb"]),
-                 ("  of which RssFile (shared libraries)", memory["final_rss_file_mb"]),
-                 ("VmHWM (peak RSS) at the end", memory["peak_vmhwm_mb"])])
-    return {"server_command": "waitress-serve --host=127.0.0.1 --port=N "
-                              f"--threads={args.threads} --call app:create_app",
+    print("\nServer memory per process (/proc/<pid>/status; Pss from smaps_rollup counts pages "
+          "shared with the other processes once)")
+    print_table(["process", "VmRSS after warm-up", "highest VmRSS sampled", "VmHWM (peak)",
+                 "VmRSS at the end", "Pss at the end"],
+                [(f"{p['role']} {p['pid']}", p["after_warmup_rss_mb"], p["peak_sampled_rss_mb"],
+                  p["peak_vmhwm_mb"], p["final_rss_mb"], p["final_pss_mb"])
+                 for p in processes])
+    print(f"Peak of one process {memory['peak_one_process_mb']} MB; all processes together "
+          f"(Pss) {memory['final_pss_total_mb']} MB at the end")
+    return {"server_command": "python app.py --host 127.0.0.1 --port N --threads "
+                              f"{args.threads}"
+                              + (f" --workers {args.workers}" if args.workers else ""),
+            "workers": workers,
             "body_bytes": len(body), "requests_per_client": args.requests,
             "client_procs": args.client_procs, "listening_seconds": round(listening, 2),
             "levels": levels, "memory": memory}

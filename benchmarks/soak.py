@@ -2,11 +2,11 @@
 
     python -m benchmarks.soak [--quick] [--requests 5000] [--clients 32] [--model PATH]
 
-Starts ``python -m waitress --threads=8 --call app:create_app`` on a free 127.0.0.1 port (the
-shipped model unless --model), warms it up, then sends valid drawings and the bad requests of
-tests/test_hostile.py (about half each), every request on its own connection, and prints:
-requests per second, the status counts, latency percentiles, the server's resident memory
-(VmRSS) after warm-up and at the end, and any 5xx or failed connection. Stops the server
+Starts ``python app.py`` (the production command: gunicorn, a worker process per core) on a
+free 127.0.0.1 port (the shipped model unless --model), warms it up, then sends valid drawings
+and the bad requests of tests/test_hostile.py (about half each), every request on its own
+connection, and prints: requests per second, the status counts, latency percentiles, the
+server's resident memory (VmRSS of its processes together) after warm-up and at the end, and any 5xx or failed connection. Stops the server
 afterwards. Exit status 1 if any answer was a 5xx or any connection failed.
 """
 
@@ -67,7 +67,7 @@ def main(argv=None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="sketchbook-soak-") as scratch:
         log_path = Path(scratch) / "server.log"
-        server = ProductionServer(args.model, log_path)
+        server = ProductionServer(args.model, log_path, workers=None)
         started = time.perf_counter()
         with server:
             print(f"{' '.join(server.command()[1:])} (model: {args.model or 'shipped'}) "

@@ -3,8 +3,8 @@
 Every bad request must get a 4xx with a sentence for a person (``{"error": ...}`` on the API,
 the error page on /predict), and the server must answer the next, valid request. The battery
 runs twice: through Flask's test client, and as raw bytes over a socket to the production
-command (``python -m waitress ... --call app:create_app``), so that addresses and headers far
-too long meet the real server. Nothing here asserts on time (project rule): a hang fails on a
+command (``python app.py``: gunicorn workers forked from the process that loaded the model), so
+that addresses and headers far too long meet the real server. Nothing here asserts on time (project rule): a hang fails on a
 10 s socket timeout instead, and the slowest answer is reported at the end of the run.
 
 Also here: what reaches the log, and how start-up fails on a missing or corrupt model.
@@ -15,6 +15,7 @@ Also here: what reaches the log, and how start-up fails on a missing or corrupt 
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import http.client
 import io
 import json
@@ -45,7 +46,7 @@ SENTENCE = re.compile(r"^[A-Z].{8,}[.!?]$", re.DOTALL)
 TIMEOUT = 10.0  # seconds a socket waits: generous, so only a hang fails
 MARKER = "zq-hostile-marker-7f3a9c"  # in bodies and addresses: must never reach a log
 LIMIT = webapp.MAX_CONTENT_LENGTH
-LATENCIES: dict[str, list[float]] = {"test client": [], "waitress": []}
+LATENCIES: dict[str, list[float]] = {"test client": [], "production server": []}
 
 
 # --- payloads ---------------------------------------------------------------------------------
@@ -146,7 +147,7 @@ class Case:
     request: Req
     status: int
     real_only: bool = False  # only meaningful against the real server (e.g. its own limits)
-    waitress: bool = False  # answered by waitress itself, not by the app
+    by_server: bool = False  # on the real server, its own limits answer before the app
 
 
 @dataclass
@@ -232,18 +233,24 @@ def battery() -> list[Case]:
     add("json/put", Req("PUT", "/api/predict", api_json({"image": "x"}).body, JSON), 405)
     long = "a" * 100_000
     valid_form, valid_json, _ = valid_requests()
-    add("form/long-path", replace(valid_form, target="/predict/" + long), 414)
-    add("json/long-path", replace(valid_json, target="/api/predict/" + long), 414)
-    add("form/long-query", replace(valid_form, target="/predict?q=" + long), 414)
-    add("json/long-query", replace(valid_json, target="/api/predict?q=" + long + MARKER), 414)
+    # the app refuses these itself; the production server's own line limits refuse them first
+    add("form/long-path", replace(valid_form, target="/predict/" + long), 414, by_server=True)
+    add("json/long-path", replace(valid_json, target="/api/predict/" + long), 414,
+        by_server=True)
+    add("form/long-query", replace(valid_form, target="/predict?q=" + long), 414,
+        by_server=True)
+    add("json/long-query", replace(valid_json, target="/api/predict?q=" + long + MARKER), 414,
+        by_server=True)
     for route, valid in zip(("form", "json", "raw"), valid_requests()):
         add(f"{route}/long-header", Req(valid.method, valid.target, valid.body,
-                                        valid.headers + (("X-Junk", long),)), 431)
-    # what only a real server sees: its own header limit (256 kB) and chunked bodies
-    huge = (("X-Junk", "a" * 300_000),)
+                                        valid.headers + (("X-Junk", long),)), 431,
+            by_server=True)
+    # what only a real server sees: far larger heads, and chunked bodies
+    huge = (("X-Junk", "a" * 300_000 + MARKER),)
     add("json/huge-header", Req("GET", "/healthz", b"", huge), 431, real_only=True,
-        waitress=True)
-    add("form/huge-url", Req("GET", "/" + "a" * 300_000), 431, real_only=True, waitress=True)
+        by_server=True)
+    add("form/huge-url", Req("GET", "/" + "a" * 300_000 + MARKER), 414, real_only=True,
+        by_server=True)
     add("raw/chunked-over-size-limit", Req("POST", "/api/predict", bytes(LIMIT + 1024), PNG,
                                            chunked=True), 413, real_only=True)
     add("form/chunked-over-size-limit", Req("POST", "/predict", form({"url": big}).body, FORM,
@@ -278,13 +285,13 @@ def error_sentence(reply: Reply, target: str) -> str:
     return message
 
 
-def check_bad(case: Case, reply: Reply) -> None:
+def check_bad(case: Case, reply: Reply, real: bool = False) -> None:
+    """``real``: the reply came from the production server, not the test client."""
     assert 400 <= reply.status < 500, (case.name, reply.status, reply.text[:300])
     assert reply.status == case.status, (case.name, reply.status, reply.text[:300])
-    if case.waitress:  # waitress' own page: its reason phrase, then why, as plain text
-        assert reply.content_type == "text/plain", reply.content_type
-        first = reply.text.strip().splitlines()[0]
-        assert re.fullmatch(r"[A-Z][A-Za-z ]+", first), reply.text[:200]
+    if real and case.by_server:  # gunicorn's own short page: the reason phrase, then why
+        assert reply.content_type == "text/html", reply.content_type
+        assert re.search(r"<title>[A-Z][A-Za-z -]+</title>", reply.text), reply.text[:300]
         assert len(reply.body) < 1000 and MARKER not in reply.text
     else:
         error_sentence(reply, case.request.target)
@@ -347,8 +354,13 @@ def free_port() -> int:
 
 # --- models and the production server ---------------------------------------------------------
 
-def make_tiny_model(directory: Path, classes=("cat", "dog", "fish"), name="tiny") -> Path:
-    """An untrained model (as conftest's ``tiny_model``), for module-scoped fixtures."""
+def make_tiny_model(directory: Path, classes=("cat", "dog", "fish"), name="tiny",
+                    export: bool = False) -> Path:
+    """An untrained model (as conftest's ``tiny_model``), for module-scoped fixtures.
+
+    ``export``: with a LiteRT export beside it, as training writes, so that ``python app.py``
+    serves it from forked workers (a model that needs TensorFlow is served by one process).
+    """
     import keras
 
     model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Rescaling(1 / 255),
@@ -356,25 +368,36 @@ def make_tiny_model(directory: Path, classes=("cat", "dog", "fish"), name="tiny"
                               keras.layers.Dense(len(classes), activation="softmax")])
     path = Path(directory) / f"{name}.keras"
     model.save(path)
-    path.with_suffix(".json").write_text(json.dumps({
-        "classes": list(classes), "reject_class": None, "unsure_threshold": 0.3,
-        "input": {"shape": [28, 28, 1], "range": [0, 255]}, "metrics": {}}))
+    metadata = {"classes": list(classes), "reject_class": None, "unsure_threshold": 0.3,
+                "input": {"shape": [28, 28, 1], "range": [0, 255]}, "metrics": {}}
+    if export:
+        from sketch_model.export import export_litert
+
+        bitmaps = np.random.default_rng(7).integers(0, 256, (64, 784), dtype=np.uint8)
+        metadata["litert"] = export_litert(model, path, bitmaps[::2], bitmaps[1::2])
+    path.with_suffix(".json").write_text(json.dumps(metadata))
     return path
 
 
 class ProductionServer:
-    """``python -m waitress --threads=8 --call app:create_app`` on a free loopback port."""
+    """``python app.py --port <free> --workers 2 --threads 4``, the production command
+    (``workers=None``: its default, one worker per usable core).
 
-    def __init__(self, model: Path | str | None, log_path: Path, threads: int = 8,
-                 start_timeout: float = 240.0):
-        self.model, self.log_path, self.threads = model, Path(log_path), threads
+    For a model with its LiteRT export that is gunicorn, its workers forked from the process
+    that loaded the model; for one that needs TensorFlow, waitress in that one process.
+    """
+
+    def __init__(self, model: Path | str | None, log_path: Path, workers: int | None = 2,
+                 threads: int = 4, start_timeout: float = 240.0):
+        self.model, self.log_path = model, Path(log_path)
+        self.workers, self.threads = workers, threads
         self.start_timeout = start_timeout
         self.port = 0
         self.process: subprocess.Popen | None = None
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "waitress", "--host=127.0.0.1", f"--port={self.port}",
-                f"--threads={self.threads}", "--call", "app:create_app"]
+        return [sys.executable, "app.py", "--port", str(self.port), "--threads",
+                str(self.threads)] + (["--workers", str(self.workers)] if self.workers else [])
 
     def start(self) -> "ProductionServer":
         self.port = free_port()
@@ -399,10 +422,26 @@ class ProductionServer:
         raise RuntimeError(f"no answer on /healthz within {self.start_timeout:.0f} s:\n"
                            + self.log()[-3000:])
 
+    def pids(self, expected: int = 1) -> list[int]:
+        """The server's processes: the one started, then the workers it forked (waiting up to
+        10 s for ``expected`` processes in all, as workers are forked one after another)."""
+        deadline = time.monotonic() + 10
+        while len(found := [self.process.pid] + children(self.process.pid)) < expected and \
+                time.monotonic() < deadline:
+            time.sleep(0.1)
+        return found
+
     def rss_kb(self) -> int:
-        """The server's resident memory (VmRSS), in kB."""
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE).group(1))
+        """The resident memory (VmRSS) of the server's processes together, in kB (pages the
+        workers share with the process they were forked from count once for each)."""
+        total = 0
+        for pid in self.pids():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:  # gone meanwhile
+                continue
+            total += int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE).group(1))
+        return total
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -428,11 +467,15 @@ class ProductionServer:
         self.stop()
 
 
-class AppPyServer(ProductionServer):
-    """``python app.py --port <free>``: waitress with the app's own buffer settings."""
-
-    def command(self) -> list[str]:
-        return [sys.executable, "app.py", "--port", str(self.port)]
+def children(pid: int) -> list[int]:
+    """The live child processes of ``pid``."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(child) for child in task.read_text().split()]
+        except OSError:
+            pass
+    return sorted(found)
 
 
 def open_files(pid: int) -> list[str]:
@@ -471,9 +514,14 @@ def app_client(model_file):
 
 
 @pytest.fixture(scope="module")
-def server(model_file, tmp_path_factory):
+def exported_model_file(tmp_path_factory):
+    return make_tiny_model(tmp_path_factory.mktemp("hostile-exported"), export=True)
+
+
+@pytest.fixture(scope="module")
+def server(exported_model_file, tmp_path_factory):
     log_path = tmp_path_factory.mktemp("hostile-server") / "server.log"
-    with ProductionServer(model_file, log_path) as running:
+    with ProductionServer(exported_model_file, log_path) as running:
         yield running
         assert running.alive(), "the server died:\n" + running.log()[-3000:]
 
@@ -521,8 +569,8 @@ def test_bad_request_in_process(app_client, case):
 @pytest.mark.parametrize("case", BATTERY, ids=[c.name for c in BATTERY])
 def test_bad_request_on_the_production_server(server, case):
     reply = send(server.port, case.request)
-    LATENCIES["waitress"].append(reply.seconds)
-    check_bad(case, reply)
+    LATENCIES["production server"].append(reply.seconds)
+    check_bad(case, reply, real=True)
     for valid in valid_requests():
         check_valid(send(server.port, valid), valid)
 
@@ -674,19 +722,26 @@ def test_a_corrupt_model_stops_the_server_with_one_clear_line(tmp_path, model_fi
     assert len(lines[0]) < 1000
 
 
-def test_python_app_py_keeps_a_large_upload_in_memory(model_file, tmp_path):
-    """Waitress spills request bodies over ``inbuf_overflow`` (512 kB by default) to a
-    temporary file; ``python app.py`` raises that above the app's own limit, so a drawing
-    being received is never on disk. Checked on the open files while a 3 MB body arrives."""
+@pytest.mark.parametrize("exported", [True, False], ids=["gunicorn", "waitress"])
+def test_python_app_py_keeps_a_large_upload_in_memory(request, exported, tmp_path):
+    """``python app.py`` serves a LiteRT model from gunicorn workers, and a model that needs
+    TensorFlow from one waitress process (which would spool bodies over 512 kB to a temporary
+    file unless told otherwise). Either way a drawing being received is never on disk: checked
+    on the open files of every server process while a 3 MB body arrives."""
+    model = request.getfixturevalue("exported_model_file" if exported else "model_file")
     body = api_json({"image": data_url(cat_png()) + "A" * 3_000_000}).body
-    with AppPyServer(model_file, tmp_path / "server.log") as server:
-        known = set(open_files(server.process.pid))
+    with ProductionServer(model, tmp_path / "server.log") as server:
+        pids = server.pids(expected=1 + server.workers if exported else 1)
+        assert len(pids) == (1 + server.workers if exported else 1), pids
+        if not exported:
+            assert "serving from one process" in server.log()
+        known = {pid: set(open_files(pid)) for pid in pids}
         with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
             sock.sendall(b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                          b"Content-Type: application/json\r\nConnection: close\r\n"
                          b"Content-Length: %d\r\n\r\n" % len(body) + body[:2_000_000])
             time.sleep(1.0)  # the server reads what was sent; the rest is still to come
-            during = set(open_files(server.process.pid)) - known
+            during = {name for pid in pids for name in set(open_files(pid)) - known[pid]}
             sock.sendall(body[2_000_000:])
             response = http.client.HTTPResponse(sock, method="POST")
             response.begin()
@@ -694,3 +749,18 @@ def test_python_app_py_keeps_a_large_upload_in_memory(model_file, tmp_path):
             response.read()
     assert not [name for name in during if not name.startswith(("socket:", "pipe:",
                                                                  "anon_inode:"))], during
+
+
+def test_every_worker_of_the_production_server_answers(server):
+    """Guesses are CPU work under Python's interpreter lock: the production server forks a
+    worker per core (here 2), and requests arriving together are shared between them."""
+    workers = server.pids(expected=1 + server.workers)[1:]
+    assert len(workers) == server.workers
+    valid = valid_requests()[1]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(lambda _: send(server.port, valid), range(64)))
+    for reply in replies:
+        check_valid(reply, valid)
+    time.sleep(0.5)  # let the server's stderr reach the file
+    answered_by = set(re.findall(r"\[(\d+)\] sketchbook POST /api/predict 200", server.log()))
+    assert answered_by == {str(pid) for pid in workers}, (answered_by, workers)

@@ -1,6 +1,6 @@
 """Browser test fixtures: the real production server, one headless Chromium, a page helper.
 
-The server is what ``make serve`` runs (waitress calling ``app:create_app``) on a free port of
+The server is what ``make serve`` runs (``python app.py``: gunicorn workers) on a free port of
 127.0.0.1, with the shipped model (or $SKETCHBOOK_MODEL). One Chromium serves the whole
 session; every test starts from a fresh load of the drawing page. Drawing goes through real
 W3C pointer actions (mouse, touch or pen), so draw.js sees the same pointer events a person
@@ -59,14 +59,13 @@ def _get(url: str, timeout: float = 2.0) -> tuple[int, bytes, dict]:
 
 @pytest.fixture(scope="session")
 def server_process():
-    """The production server (waitress calling ``app:create_app``, as ``make serve``) starting
-    on a free port of 127.0.0.1; ``server`` waits for it. Stopped after the session."""
+    """The production server (``python app.py``, as ``make serve``) starting on a free port
+    of 127.0.0.1; ``server`` waits for it. Stopped after the session."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     log_path = ARTIFACTS / "server.log"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
-    command = [sys.executable, "-m", "waitress", "--host=127.0.0.1", f"--port={port}",
-               "--threads=4", "--call", "app:create_app"]
+    command = [sys.executable, "app.py", "--port", str(port), "--workers", "2"]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
