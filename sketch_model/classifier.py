@@ -4,7 +4,9 @@ A model is a ``<name>.keras`` file with a ``<name>.json`` beside it (DESIGN.md, 
 and usually a ``<name>.tflite`` export that serves it without TensorFlow (``runtimes``).
 The metadata names the output classes; if it names a ``reject_class`` (an "other" class trained
 on drawings of other things), that class is never an answer: its weight makes the known classes
-less likely, and a best known class below ``unsure_threshold`` is reported as "unsure".
+less likely, and a best known class below ``unsure_threshold`` is reported as "unsure". Its
+``class_bias`` (tuned on the validation split, see ``evaluate``) shifts each class's log
+probability before any decision, so that no class is favoured over another.
 
 The web app, the evaluation and the benchmarks all decide through ``Classifier.decide``.
 """
@@ -28,6 +30,7 @@ MODEL_ENV = "SKETCHBOOK_MODEL"
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "animals.keras"
 UNSURE = "unsure"
 RUNTIMES = ("auto", "litert", "keras")
+MAX_BIAS = 5.0  # a log-probability shift; e^5 ~ 150x, far past any useful correction
 
 
 class ModelError(Exception):
@@ -94,6 +97,11 @@ def read_metadata(path: Path) -> dict:
     threshold = metadata.get("unsure_threshold", 0.0)
     if not isinstance(threshold, (int, float)) or not 0.0 <= threshold < 1.0:
         raise ModelError(f"Model metadata {meta_path}: unsure_threshold must be in [0, 1).")
+    bias = metadata.get("class_bias", {})
+    if not isinstance(bias, dict) or not set(bias) <= set(classes) or not all(
+            isinstance(v, (int, float)) and -MAX_BIAS <= v <= MAX_BIAS for v in bias.values()):
+        raise ModelError(f"Model metadata {meta_path}: class_bias must map classes to numbers "
+                         f"in [-{MAX_BIAS:g}, {MAX_BIAS:g}].")
     return metadata
 
 
@@ -109,6 +117,7 @@ class Classifier:
         self.reject_class: str | None = metadata.get("reject_class")
         self.labels = [c for c in self.classes if c != self.reject_class]
         self.unsure_threshold = float(metadata.get("unsure_threshold", 0.0))
+        self.class_bias = metadata.get("class_bias", {})
         self._known = np.array([self.classes.index(c) for c in self.labels])
         self._reject_index = None if self.reject_class is None else \
             self.classes.index(self.reject_class)
@@ -116,18 +125,39 @@ class Classifier:
             raise ModelError(f"Model {path} has {runtime.outputs} outputs but its metadata "
                              f"lists {len(self.classes)} classes.")
 
+    @property
+    def class_bias(self) -> dict[str, float]:
+        """Log-probability shift per class (absent: 0), applied to every model output."""
+        return dict(self._bias)
+
+    @class_bias.setter
+    def class_bias(self, bias: dict[str, float]) -> None:
+        self._bias = {label: float(bias[label]) for label in self.classes if bias.get(label)}
+        self._factors = np.exp([self._bias.get(c, 0.0) for c in self.classes]) \
+            if self._bias else None
+
+    def adjusted(self, outputs: np.ndarray) -> np.ndarray:
+        """Model outputs (rows of probabilities) with the class bias applied, renormalised."""
+        if self._factors is None:
+            return outputs
+        weighted = outputs * self._factors
+        return weighted / weighted.sum(axis=-1, keepdims=True)
+
     def probabilities(self, bitmaps: np.ndarray) -> np.ndarray:
         """Class probabilities (in ``classes`` order) for many 28x28 bitmaps at once, each
-        the mean over the drawing and its mirror image, like ``classify``."""
-        return self.runtime.batch(np.asarray(bitmaps, dtype=np.float32).reshape(-1, 28, 28, 1))
+        the mean over the drawing and its mirror image with the class bias applied, like
+        ``classify``."""
+        return self.adjusted(self.runtime.batch(
+            np.asarray(bitmaps, dtype=np.float32).reshape(-1, 28, 28, 1)))
 
     def classify(self, bitmap: np.ndarray) -> Prediction:
         """The answer for one 28x28 uint8 bitmap, ink bright on black."""
-        return self.decide(self.runtime.single(
-            np.asarray(bitmap, dtype=np.float32).reshape(1, 28, 28, 1)))
+        return self.decide(self.adjusted(self.runtime.single(
+            np.asarray(bitmap, dtype=np.float32).reshape(1, 28, 28, 1))))
 
     def decide(self, probabilities: np.ndarray) -> Prediction:
-        """Turn one row of model outputs into ranked known classes and an honest answer."""
+        """Turn one row of class probabilities (as ``probabilities`` gives them: bias
+        applied) into ranked known classes and an honest answer."""
         known = probabilities[self._known]
         order = np.argsort(-known, kind="stable")
         ranking = tuple(Guess(self.labels[i], float(known[i])) for i in order)

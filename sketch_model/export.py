@@ -122,12 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     # The export is what the app serves: its threshold and test figures replace the old ones.
     export = path.with_name(entry["file"])
     classifier = Classifier(LiteRuntime(export), metadata, path)
-    metadata["metrics"] = metrics = tune_and_score(classifier, data)
-    metadata["unsure_threshold"] = classifier.unsure_threshold
+    metrics = tune_and_score(classifier, data)  # also records the tuning in metadata
     path.with_suffix(".json").write_text(json.dumps(metadata, indent=2) + "\n")
     save_confusion_picture(metrics, f"{path.stem} ({metadata.get('architecture', 'model')}) "
                            "on its test split", path.with_name(path.stem + "-confusion.png"))
-    print(format_report(metrics, metrics["rejection"]))
+    print(format_report(metrics, metrics["rejection"], classifier.class_bias))
     print(f"saved {export} ({export.stat().st_size / 1e6:.2f} MB, {entry['quantization']}): "
           f"same top answer as the Keras model on {entry['top_answer_agreement']:.1%} of "
           f"{entry['checked_on']} validation drawings, probabilities at most "

@@ -185,13 +185,12 @@ def train(args: argparse.Namespace) -> int:
     # --- evaluate the export: people meet it, so the threshold and test metrics are its own
     served = LiteRuntime(path.with_name(metadata["litert"]["file"]))
     classifier = Classifier(served, metadata, path)
-    metadata["metrics"] = metrics = tune_and_score(classifier, data)
-    metadata["unsure_threshold"] = classifier.unsure_threshold
+    metrics = tune_and_score(classifier, data)  # also records the tuning in metadata
     metadata["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     path.with_suffix(".json").write_text(json.dumps(metadata, indent=2) + "\n")
     picture = out.with_name(out.name + "-confusion.png")
     save_confusion_picture(metrics, f"{out.name} ({args.arch}) on its test split", picture)
-    print(format_report(metrics, metrics["rejection"]))
+    print(format_report(metrics, metrics["rejection"], classifier.class_bias))
     print(f"trained in {seconds:.0f} s; saved {path} ({path.stat().st_size / 1e6:.2f} MB), "
           f"{path.with_suffix('.json')}, {path.with_suffix('.tflite')} and {picture}")
     return 0

@@ -58,6 +58,66 @@ def test_threshold_comes_from_metadata(tiny_model):
     assert strict.decide(row).unsure and not lenient.decide(row).unsure
 
 
+def test_class_bias_comes_from_metadata_and_shifts_every_answer(tiny_model):
+    biased_path = tiny_model(["a", "b"], threshold=0.0, name="biased")
+    meta = json.loads(biased_path.with_suffix(".json").read_text())
+    biased_path.with_suffix(".json").write_text(json.dumps({**meta,
+                                                            "class_bias": {"b": np.log(3)}}))
+    biased = load_classifier(biased_path)
+    assert biased.adjusted(np.array([[0.5, 0.5]])) == pytest.approx(np.array([[0.25, 0.75]]))
+    bitmap = np.random.default_rng(3).integers(0, 256, (28, 28), dtype=np.uint8)
+    raw = biased.runtime.single(bitmap.reshape(1, 28, 28, 1).astype(np.float32))  # no bias
+    expected = raw * [1, 3] / (raw * [1, 3]).sum()
+    answer = biased.classify(bitmap)  # the app's path
+    assert {g.label: g.probability for g in answer.ranking} == pytest.approx(
+        dict(zip("ab", expected)), abs=1e-6)
+    assert biased.probabilities(bitmap[np.newaxis]) == pytest.approx(expected[np.newaxis],
+                                                                       abs=1e-6)
+
+
+class TableRuntime:
+    """A stand-in model: the probabilities of drawing i are row i of a table (the drawing's
+    first pixel holds i)."""
+
+    name = "table"
+
+    def __init__(self, table):
+        self.table = np.asarray(table, dtype=np.float64)
+        self.outputs = self.table.shape[1]
+
+    def batch(self, x):
+        return self.table[x.reshape(len(x), -1)[:, 0].astype(int)]
+
+
+def test_class_bias_is_tuned_on_validation_for_balanced_accuracy(tmp_path):
+    """A model that leans towards "cat": every dog it sees is a near tie it loses. The tuned
+    shift favours "dog" just enough, raising balanced accuracy, and the tuning is recorded."""
+    from sketch_model.classifier import Classifier
+    from sketch_model.dataset import Dataset
+    from sketch_model.evaluate import tune_and_score, tune_class_bias
+
+    cats = [[0.9, 0.1]] * 60 + [[0.6, 0.4]] * 40
+    dogs = [[0.55, 0.45]] * 30 + [[0.2, 0.8]] * 70
+    table = np.array(cats + dogs)
+    x = np.zeros((200, 28, 28, 1), dtype=np.uint8)
+    x[:, 0, 0, 0] = np.arange(200)
+    y = np.array([0] * 100 + [1] * 100)
+    data = Dataset(["cat", "dog"], x={"validation": x, "test": x}, y={"validation": y, "test": y})
+    metadata = {"classes": ["cat", "dog"], "unsure_threshold": 0.0}
+    classifier = Classifier(TableRuntime(table), metadata, tmp_path / "table.keras")
+    assert classifier.probabilities(x).argmax(1)[100:].mean() == pytest.approx(0.7)
+
+    bias = tune_class_bias(classifier, data)
+    assert bias["dog"] > 0 > bias["cat"] and bias["dog"] - bias["cat"] <= 1.0
+    classifier.class_bias = bias
+    predicted = classifier.probabilities(x).argmax(1)
+    assert (predicted[:100] == 0).mean() == 1.0 and (predicted[100:] == 1).mean() == 1.0
+
+    metrics = tune_and_score(classifier, data)
+    assert metrics["balanced_accuracy"] == 1.0
+    assert metadata["class_bias"] == bias and metadata["metrics"] is metrics
+
+
 # --- loading ----------------------------------------------------------------------------------
 
 def test_model_path_accepts_a_name_without_suffix(tmp_path, monkeypatch):
@@ -84,6 +144,9 @@ def test_corrupt_model_file_is_a_clear_error(tiny_model):
     ({"classes": ["only"]}, "at least two"),
     ({"classes": ["a", "b"], "reject_class": "c"}, "reject_class"),
     ({"classes": ["a", "b"], "unsure_threshold": 1.5}, "unsure_threshold"),
+    ({"classes": ["a", "b"], "class_bias": {"c": 0.1}}, "class_bias"),
+    ({"classes": ["a", "b"], "class_bias": {"a": 9}}, "class_bias"),
+    ({"classes": ["a", "b"], "class_bias": [0.1, 0.2]}, "class_bias"),
     ({"classes": ["a", "b", "c"]}, "outputs"),
 ])
 def test_bad_metadata_is_a_clear_error(tiny_model, metadata, words):

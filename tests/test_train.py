@@ -39,6 +39,8 @@ def test_metadata_has_what_the_app_and_reports_need(trained):
     assert meta["classes"] == CLASSES + ["other"] and meta["reject_class"] == "other"
     assert meta["input"]["shape"] == [28, 28, 1]
     assert 0.0 <= meta["unsure_threshold"] < 1.0
+    assert set(meta["class_bias"]) <= set(CLASSES)  # tuned shifts for known classes only
+    assert all(abs(shift) <= 1.0 for shift in meta["class_bias"].values())
     trained_on = meta["trained_on"]
     assert trained_on["classes"] == CLASSES and trained_on["holdout_classes"] == ["book"]
     assert trained_on["scribbles"] == 90
