@@ -363,14 +363,22 @@ def _finish_response(response):
 
 # --- running --------------------------------------------------------------------------------
 
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 < port < 65536:
-        raise argparse.ArgumentTypeError(f"port must be 1..65535, not {port}")
-    return port
+def _whole_number(name: str, low: int, high: int):
+    """An argparse type: a whole number from ``low`` to ``high``, else a message naming it."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, not {text!r}") \
+                from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{name} must be {low}..{high}, not {value}")
+        return value
+    return parse
+
+
+_port = _whole_number("port", 1, 65535)
+_count = _whole_number("count", 1, 64)
 
 
 class _HeldOutput:
@@ -422,16 +430,6 @@ def _usable_cpus() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
-
-
-def _count(text: str) -> int:
-    try:
-        count = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 0 < count <= 64:
-        raise argparse.ArgumentTypeError(f"must be 1..64, not {count}")
-    return count
 
 
 def _can_bind(host: str, port: int) -> OSError | None:
