@@ -43,8 +43,8 @@ def step(name, since):
     steps.append((name, time.perf_counter() - since, rss()))
     return time.perf_counter()
 t = time.perf_counter()
-import numpy, PIL.Image, scipy.ndimage
-t = step("import numpy, Pillow, scipy", t)
+import numpy, PIL.Image, cv2
+t = step("import numpy, Pillow, OpenCV", t)
 import tensorflow
 t = step("import tensorflow", t)
 import keras

@@ -109,7 +109,7 @@ def machine_info() -> dict:
         "tensorflow": _version("tensorflow-cpu", "tensorflow"),
         "keras": _version("keras"),
         "numpy": _version("numpy"),
-        "scipy": _version("scipy"),
+        "opencv": _version("opencv-python-headless"),
         "pillow": _version("pillow", "Pillow"),
         "flask": _version("flask", "Flask"),
         "gunicorn": _version("gunicorn"),

@@ -97,11 +97,11 @@ def _library(filename: str, name: str) -> str:
         return "PNG decode (Pillow C)"
     if "ImagingCore" in name:
         return "Pillow C (resize, channels)"
-    if "_nd_image" in name or "euclidean_feature_transform" in name:
-        return "scipy.ndimage C (distance transform, filters)"
+    if "distanceTransform" in name or "dilate" in name:
+        return "OpenCV C++ (distance transform, max filter)"
     for marker, label in (("/tensorflow/", "TensorFlow Python (tf.function call overhead)"),
                           ("/keras/", "Keras Python"), ("/PIL/", "Pillow Python"),
-                          ("/scipy/", "scipy Python"), ("/numpy/", "numpy Python"),
+                          ("/numpy/", "numpy Python"),
                           ("sketch_model/preprocess", "sketch_model.preprocess"),
                           ("sketch_model/classifier", "sketch_model.classifier")):
         if marker in filename:

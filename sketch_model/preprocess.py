@@ -25,9 +25,9 @@ import math
 import struct
 import zlib
 
+import cv2
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 from .errors import BlankDrawing, ImageTooLarge, NotAnImage
 
@@ -56,6 +56,7 @@ _WORK = (SIDE + 2 * _MARGIN) * OVERSAMPLE
 # plus this much background around it.
 _WINDOW_PAD = 8
 
+_NEIGHBOURS = np.ones((3, 3), np.uint8)  # a pixel and its 8 neighbours
 _INK_LEVEL = 40  # of 255: fainter pixels are antialiasing fringe or noise, not ink
 _DOT_SHARE = 0.1  # a blob this small against the canvas, no longer than 2.5 pen widths, is a dot
 
@@ -219,9 +220,10 @@ def _bounds(ink: np.ndarray, level: int) -> tuple[int, int, int, int]:
 
 def _pen_width(crop: np.ndarray, edge: int) -> float:
     """Average stroke width in source pixels: twice the ink area over the outline length."""
-    mask = np.pad(crop > edge, 1)
+    mask = crop > edge
     crossings = (np.count_nonzero(mask[:, 1:] != mask[:, :-1])
-                 + np.count_nonzero(mask[1:] != mask[:-1]))
+                 + np.count_nonzero(mask[1:] != mask[:-1])
+                 + np.count_nonzero(mask[[0, -1]]) + np.count_nonzero(mask[:, [0, -1]]))  # edges
     outline = crossings * math.pi / 4  # grid-step length -> Euclidean, averaged over directions
     area = crop.sum(dtype=np.float64) / float(crop.max())
     return max(2.0 * area / outline, 1.0)
@@ -253,10 +255,13 @@ def _strokes(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     the transform sees.
     """
     mask = frame >= 0.35 * frame.max()
+    # The frame's outermost pixels are background, so that even ink filling the whole frame
+    # (a filled-in shape, blown up by its huge first pen-width guess) has finite distances.
+    mask[[0, -1]] = mask[:, [0, -1]] = False
     window = _ink_window(mask)
-    inside = np.zeros(mask.shape)
-    part = inside[window] = ndimage.distance_transform_edt(mask[window])
-    ridge = mask[window] & (part >= ndimage.maximum_filter(part, size=3))
+    inside = np.zeros(mask.shape, np.float32)
+    part = inside[window] = _distance_to_background(mask[window])
+    ridge = mask[window] & (part >= cv2.dilate(part, _NEIGHBOURS))  # local maxima
     width = 2.0 * float(np.median(part[ridge])) - 0.5  # a band n px wide: ridge ~(n + 0.5)/2
     return mask, inside, width
 
@@ -271,11 +276,20 @@ def _restroke(mask: np.ndarray, inside: np.ndarray, width: float) -> np.ndarray:
     grow = (STROKE_WIDTH * OVERSAMPLE - width) / 2.0
     if grow >= 0:
         window = _ink_window(mask)
-        cover = np.zeros(mask.shape)
-        outside = ndimage.distance_transform_edt(~mask[window])
+        cover = np.zeros(mask.shape, np.float32)
+        outside = _distance_to_background(~mask[window])
         cover[window] = np.clip(1.0 + grow - outside, 0.0, 1.0)
         return cover
     return np.clip(inside + grow, 0.0, 1.0)
+
+
+def _distance_to_background(mask: np.ndarray) -> np.ndarray:
+    """Exact Euclidean distance from each True pixel to the nearest False one (0 on False).
+
+    OpenCV's precise mode is the exact transform of Felzenszwalb and Huttenlocher, the same
+    distances as SciPy's ``distance_transform_edt`` in a third of the time.
+    """
+    return cv2.distanceTransform(mask.view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
 
 
 def _ink_window(mask: np.ndarray) -> tuple[slice, slice]:

@@ -7,7 +7,7 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from sketch_model.errors import BlankDrawing, ImageTooLarge, NotAnImage, SketchError
 from sketch_model.preprocess import MAX_PNG_BYTES, decode_data_url, to_bitmap
@@ -255,6 +255,17 @@ def test_extreme_aspect_ratio_is_handled():
     wide.paste((0, 0, 0, 255), (100, 3, 3900, 7))
     bitmap = to_bitmap(png_bytes(wide))
     assert bitmap.shape == (28, 28) and bitmap.max() > 200
+
+
+@pytest.mark.parametrize("shape", ["rectangle", "ellipse"])
+def test_a_filled_in_shape_is_thinned_to_its_centre(shape):
+    """Solid ink is re-stroked like any line: what is left is its skeleton at the dataset's
+    line width, a dot in the middle, never an empty or a fully inked frame."""
+    canvas = Image.new("RGBA", (400, 400), (0, 0, 0, 0))
+    getattr(ImageDraw.Draw(canvas), shape)((100, 100, 300, 300), fill=(0, 0, 0, 255))
+    inked = np.argwhere(to_bitmap(png_bytes(canvas)) > 0)
+    assert 0 < len(inked) <= 16
+    assert np.all(np.abs(inked - 13.5) <= 3)
 
 
 def test_all_errors_share_one_base_class():
