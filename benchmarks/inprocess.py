@@ -33,7 +33,7 @@ STAGES = ("decode PNG", "preprocess", "model (classify)")
 def staged(preprocess, classifier, png: bytes):
     """The public path cut at its stage boundaries; returns (seconds per stage, bitmap)."""
     t0 = time.perf_counter()
-    ink = preprocess._ink_layer(preprocess.open_png(png))
+    ink = preprocess.read_ink(png)
     t1 = time.perf_counter()
     bitmap = preprocess._render_like_quickdraw(ink)
     t2 = time.perf_counter()
@@ -93,6 +93,8 @@ def profile(classifier, png: bytes, runs: int, top: int = 15) -> dict:
 def _library(filename: str, name: str) -> str:
     if "TFE_Py_Execute" in name:
         return "TensorFlow graph execution (C++)"
+    if "spng_decode" in name:
+        return "PNG decode (libspng C)"
     if "ImagingDecoder" in name:
         return "PNG decode (Pillow C)"
     if "ImagingCore" in name:

@@ -6,9 +6,10 @@ pictures in every PNG mode and many sizes), only our own errors (``SketchError``
 and a returned bitmap is always 28x28 uint8.
 
 Time: hypothesis' ``deadline`` guards every example (the fuzzer's own guard, not a timed
-assertion about the product). Memory: checked structurally. Every decode Pillow performs during
-the fuzzing is recorded, and none may be of a picture larger than our limits; and a declared
-100000 x 100000 picture is refused before Pillow opens it at all.
+assertion about the product). Memory: checked structurally. Every decode during the fuzzing,
+by Pillow or by libspng (which decodes 8-bit RGBA), is recorded, and none may be of a picture
+larger than our limits; and a declared 100000 x 100000 picture is refused before Pillow opens
+it at all.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import zlib
 from contextlib import contextmanager
 
 import numpy as np
+import pyspng
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -37,10 +39,11 @@ FUZZ = dict(deadline=2000, database=None, derandomize=False,
 COUNTS: dict[str, int] = {}
 
 
-# --- watching Pillow ---------------------------------------------------------------------------
+# --- watching the decoders ---------------------------------------------------------------------
 
-DECODED: list[tuple[int, int]] = []  # the size of every picture Pillow decoded while fuzzing
+DECODED: list[tuple[int, int]] = []  # the size of every picture decoded while fuzzing
 _load = ImageFile.ImageFile.load
+_spng_load = pyspng.load
 
 
 def _recording_load(self):
@@ -49,17 +52,25 @@ def _recording_load(self):
     return _load(self)
 
 
+def _recording_spng_load(data, *args, **kwargs):
+    DECODED.append(struct.unpack(">II", data[16:24]))  # libspng sizes its output by this IHDR
+    return _spng_load(data, *args, **kwargs)
+
+
 @contextmanager
-def pillow_watched():
-    """Record each picture Pillow is about to decode; fail on any beyond our limits."""
+def decoders_watched():
+    """Record each picture Pillow or libspng is about to decode; fail on any beyond our
+    limits."""
     DECODED.clear()
     ImageFile.ImageFile.load = _recording_load
+    pyspng.load = _recording_spng_load
     try:
         yield DECODED
     finally:
         ImageFile.ImageFile.load = _load
+        pyspng.load = _spng_load
     too_big = [(w, h) for w, h in DECODED if w > MAX_SIDE or h > MAX_SIDE or w * h > MAX_PIXELS]
-    assert not too_big, f"Pillow decoded pictures beyond our limits: {too_big[:5]}"
+    assert not too_big, f"pictures decoded beyond our limits: {too_big[:5]}"
 
 
 def outcome(png) -> str:
@@ -291,7 +302,7 @@ def test_decode_data_url_raises_only_our_errors(text):
     except SketchError:
         return
     assert isinstance(data, bytes) and data
-    with pillow_watched():
+    with decoders_watched():
         outcome(data)
 
 
@@ -303,7 +314,7 @@ def test_decode_data_url_raises_only_our_errors(text):
 @example(SIGNATURE + chunk(b"IHDR", b"\0" * 13))
 def test_to_bitmap_of_arbitrary_bytes_raises_only_our_errors(data):
     count("arbitrary bytes")
-    with pillow_watched():
+    with decoders_watched():
         assert outcome(data) != "bitmap" or data.startswith(SIGNATURE)
 
 
@@ -312,7 +323,7 @@ def test_to_bitmap_of_arbitrary_bytes_raises_only_our_errors(data):
 @given(mutated_pngs())
 def test_to_bitmap_of_mutated_pngs_raises_only_our_errors(png):
     count("mutated PNG")
-    with pillow_watched():
+    with decoders_watched():
         outcome(png)
     if png:
         url = "data:image/png;base64," + base64.b64encode(png).decode()
@@ -388,7 +399,7 @@ def make_picture(mode, width, height, content, seed, background) -> bytes:
 def test_to_bitmap_of_pictures_in_every_mode_and_size(picture):
     count("picture")
     png = make_picture(*picture)
-    with pillow_watched() as decoded:
+    with decoders_watched() as decoded:
         result = outcome(png)
     assert result in ("bitmap", "BlankDrawing"), (picture, result)
     assert decoded, "the picture was never decoded"
@@ -423,10 +434,10 @@ def test_a_second_ihdr_cannot_smuggle_a_bomb_past_the_size_check():
     """Found while hardening (the mutations above repeat and insert IHDR chunks too): Pillow
     believes the last IHDR, the size check read the first. A 315 kB PNG (IHDR 1x1, then IHDR
     9000x9000 and zeros) made one request inflate ~600 MB and take 15 s; now it is refused
-    before Pillow decodes anything."""
+    before anything is decoded."""
     for first, size in (((1, 1), (9000, 9000)), ((64, 64), (5000, 5000)), ((64, 64), (64, 65))):
         png = _declared(*size, first=first, full=size[0] * size[1] <= 25_000_000)
-        with pillow_watched() as decoded:
+        with decoders_watched() as decoded:
             with pytest.raises(NotAnImage, match="damaged"):
                 to_bitmap(png)
         assert decoded == []
@@ -436,10 +447,10 @@ def test_the_largest_accepted_picture_is_decoded_at_its_declared_size():
     """The other side of the bound: a picture at the limit is decoded, and at that size."""
     wide = Image.new("LA", (MAX_SIDE, 8), (0, 0))
     wide.paste((0, 255), (100, 2, MAX_SIDE - 100, 6))
-    with pillow_watched() as decoded:
+    with decoders_watched() as decoded:
         assert outcome(png_bytes(wide)) == "bitmap"
     assert decoded == [(MAX_SIDE, 8)]
-    with pillow_watched() as decoded, pytest.raises(ImageTooLarge):
+    with decoders_watched() as decoded, pytest.raises(ImageTooLarge):
         to_bitmap(png_bytes(Image.new("L", (MAX_SIDE + 1, 8))))
     assert decoded == []
 

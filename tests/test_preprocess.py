@@ -1,6 +1,7 @@
 """Browser drawings become the same 28x28 pictures the QuickDraw renderer makes."""
 
 import base64
+import io
 import itertools
 import struct
 import zlib
@@ -10,7 +11,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from sketch_model.errors import BlankDrawing, ImageTooLarge, NotAnImage, SketchError
-from sketch_model.preprocess import MAX_PNG_BYTES, decode_data_url, to_bitmap
+from sketch_model.preprocess import MAX_PNG_BYTES, decode_data_url, read_ink, to_bitmap
 from tests.drawing import (ANIMALS, canvas_from_bitmap, png_bytes, random_strokes,
                            render_canvas, render_quickdraw)
 
@@ -84,7 +85,7 @@ def test_dataset_bitmaps_drawn_on_a_canvas_come_back(shared_data):
             png = canvas_from_bitmap(original, canvas=500, size=rng.uniform(0.3, 0.8),
                                      corner=tuple(rng.uniform(0.0, 0.2, 2)))
             ours.append(mae(to_bitmap(png), original))
-            squashed = Image.open(__import__("io").BytesIO(png)).getchannel("A")
+            squashed = Image.open(io.BytesIO(png)).getchannel("A")
             naive.append(mae(np.asarray(squashed.resize((28, 28), Image.Resampling.BOX)),
                              original))
     print(f"\nround trip of real bitmaps: median MAE ours {np.median(ours):.1f}, "
@@ -105,7 +106,7 @@ def reference(png):
 
 
 def _as(png: bytes, convert) -> bytes:
-    image = Image.open(__import__("io").BytesIO(png))
+    image = Image.open(io.BytesIO(png))
     return png_bytes(convert(image))
 
 
@@ -116,6 +117,7 @@ def _white_paper(image):
 
 @pytest.mark.parametrize("name, convert", [
     ("white background RGB", _white_paper),
+    ("opaque white canvas", lambda im: _white_paper(im).convert("RGBA")),
     ("greyscale", lambda im: _white_paper(im).convert("L")),
     ("palette", lambda im: _white_paper(im).convert("P", palette=Image.Palette.ADAPTIVE)),
     ("16-bit grey", lambda im: Image.fromarray(
@@ -128,6 +130,12 @@ def _white_paper(image):
 ])
 def test_png_modes_give_the_same_bitmap(cat_rgba, name, convert):
     assert mae(to_bitmap(_as(cat_rgba, convert)), reference(cat_rgba)) < 3.0, name
+
+
+def test_a_canvas_png_is_read_as_its_alpha_channel(cat_rgba):
+    """Canvas PNGs (8-bit RGBA) take the faster decoder; it must read what Pillow reads."""
+    assert np.array_equal(read_ink(cat_rgba),
+                          np.asarray(Image.open(io.BytesIO(cat_rgba)).getchannel("A")))
 
 
 def test_bitmap_is_dataset_shaped(cat_rgba):
