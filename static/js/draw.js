@@ -3,7 +3,8 @@
  * Strokes are kept as lists of points in canvas units (0..1 of the canvas side), so the
  * drawing survives resizes and device-pixel-ratio changes and can be saved for "go back".
  * Ink is black on a TRANSPARENT canvas: the server reads the strokes from the alpha channel,
- * the paper look comes from CSS behind the canvas and is not part of the picture.
+ * the paper look comes from CSS behind the canvas and is not part of the picture. What is sent
+ * is the same strokes redrawn on a fixed EXPORT_SIDE square, whatever the screen.
  */
 "use strict";
 
@@ -27,6 +28,7 @@
   const LIVE_DELAY_MS = 250;
   const LIVE_COUNT = 3;
   const PEN_SHARE = 1 / 64;        // pen width as a share of the canvas side (7.5 px at 480)
+  const EXPORT_SIDE = 400;         // side in px of the picture sent for recognition
   const MAX_POINTS = 20000;        // a guard against runaway input, far above any sketch
   const HINT = "Draw an animal…";
 
@@ -61,13 +63,30 @@
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.lineCap = "round";
-    ctx.lineJoin = "round";
-    ctx.strokeStyle = "#000";
-    ctx.fillStyle = "#000";
-    ctx.lineWidth = Math.max(2, side * PEN_SHARE);
+    paint(ctx, side);
+  }
+
+  /* The picture sent for recognition, as a PNG data URL: the strokes drawn afresh on an
+   * EXPORT_SIDE square with the same pen share. The screen's canvas has a pixel ratio of up to
+   * 3, and sending it would give the server up to nine times the pixels to decode for the
+   * same 28x28 result, and pictures that differ from device to device. */
+  function pictureUrl() {
+    const picture = document.createElement("canvas");
+    picture.width = EXPORT_SIDE;
+    picture.height = EXPORT_SIDE;
+    paint(picture.getContext("2d"), EXPORT_SIDE);
+    return picture.toDataURL("image/png");
+  }
+
+  /* Every stroke onto a 2D context whose drawing area is `size` units square. */
+  function paint(context, size) {
+    context.lineCap = "round";
+    context.lineJoin = "round";
+    context.strokeStyle = "#000";
+    context.fillStyle = "#000";
+    context.lineWidth = Math.max(2, size * PEN_SHARE);
     for (const stroke of strokes) {
-      drawStroke(stroke);
+      drawStroke(context, stroke, size);
     }
   }
 
@@ -78,24 +97,23 @@
   }
 
   /* One stroke as a smooth path: quadratic curves through the midpoints of its points. */
-  function drawStroke(points) {
-    const s = side;
+  function drawStroke(context, points, s) {
     if (points.length === 1) {
-      ctx.beginPath();
-      ctx.arc(points[0][0] * s, points[0][1] * s, ctx.lineWidth / 2, 0, 2 * Math.PI);
-      ctx.fill();
+      context.beginPath();
+      context.arc(points[0][0] * s, points[0][1] * s, context.lineWidth / 2, 0, 2 * Math.PI);
+      context.fill();
       return;
     }
-    ctx.beginPath();
-    ctx.moveTo(points[0][0] * s, points[0][1] * s);
+    context.beginPath();
+    context.moveTo(points[0][0] * s, points[0][1] * s);
     for (let i = 1; i < points.length - 1; i += 1) {
       const midX = (points[i][0] + points[i + 1][0]) / 2;
       const midY = (points[i][1] + points[i + 1][1]) / 2;
-      ctx.quadraticCurveTo(points[i][0] * s, points[i][1] * s, midX * s, midY * s);
+      context.quadraticCurveTo(points[i][0] * s, points[i][1] * s, midX * s, midY * s);
     }
     const last = points[points.length - 1];
-    ctx.lineTo(last[0] * s, last[1] * s);
-    ctx.stroke();
+    context.lineTo(last[0] * s, last[1] * s);
+    context.stroke();
   }
 
   function pointOf(event) {
@@ -228,7 +246,7 @@
     // The form then submits normally: a full page load of the results.
     window.clearTimeout(liveTimer);
     abortLive();
-    field.value = canvas.toDataURL("image/png");
+    field.value = pictureUrl();
     save();
     if (submitButton) {
       submitButton.setAttribute("aria-busy", "true");
@@ -308,7 +326,7 @@
       const response = await fetch(apiUrl, {
         method: "POST",
         headers: { "Content-Type": "application/json", "Accept": "application/json" },
-        body: JSON.stringify({ image: canvas.toDataURL("image/png") }),
+        body: JSON.stringify({ image: pictureUrl() }),
         credentials: "same-origin",
         signal: controller.signal,
       });

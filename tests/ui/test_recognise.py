@@ -94,6 +94,28 @@ def test_pen_drawing_is_recognised(sketchbook):
     assert_recognised_as(page, "fish")
 
 
+def test_the_picture_sent_has_one_size_on_any_screen(sketchbook):
+    """A high-density screen's canvas holds up to nine times the pixels the server needs for
+    a 28x28 result: what is sent is the same strokes redrawn at 400 px, on any screen."""
+    page = sketchbook
+    page.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 1200, "height": 1000, "deviceScaleFactor": 2, "mobile": False})
+    try:
+        page.open("/")
+        backing = page.script("const c = document.getElementById('sketch');"
+                              "return [devicePixelRatio, c.width, c.clientWidth]")
+        assert backing[0] == 2 and backing[1] == 2 * backing[2] > 400, backing
+        page.draw(ANIMALS["cat"](), pointer="pen")
+        assert_recognised_as(page, "cat")
+        sent = page.wait(5).until(lambda d: d.execute_script(
+            "const img = document.querySelector('img.your-drawing');"
+            "return img && img.complete && img.naturalWidth ?"
+            " [img.naturalWidth, img.naturalHeight] : null"))
+        assert sent == [400, 400]
+    finally:
+        page.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
 def test_results_page_ranking_model_input_and_links(sketchbook):
     page = sketchbook
     paths = page.draw(ANIMALS["fish"]())
