@@ -229,9 +229,10 @@ def _classify(png: bytes) -> tuple[Prediction, object]:
 
 
 def _bitmap_url(bitmap) -> str:
-    """The 28x28 picture the model saw, as a PNG data URL (made in memory)."""
+    """The 28x28 picture the model saw, as a PNG data URL (made in memory; Pillow's fastest
+    compression, 0.04 ms instead of 0.12, for a picture that is a few hundred bytes anyway)."""
     buffer = io.BytesIO()
-    Image.fromarray(bitmap).save(buffer, format="PNG")
+    Image.fromarray(bitmap).save(buffer, format="PNG", compress_level=1)
     return _png_url(buffer.getvalue())
 
 
