@@ -95,6 +95,11 @@ def summary(sections: dict) -> list[list]:
         add("  decode / preprocess / model p50",
             " / ".join(f"{stages[s]['p50']:.2f}" for s in
                        ("decode PNG", "preprocess", "model (classify)")) + " ms", "", None)
+        canvas = "to_bitmap + classify as a canvas exports it (RGBA)"
+        if canvas in stages:
+            add("  the same drawing as a canvas's own RGBA PNG: p50; decode",
+                f"{stages[canvas]['p50']:.2f} ms; "
+                f"{stages['decode PNG as a canvas exports it (RGBA)']['p50']:.2f} ms", "", None)
         model_only = [name for name in stages if name.startswith("model only: ")]
         add("  model only p50: " + " / ".join(n[len("model only: "):] for n in model_only),
             " / ".join(f"{stages[n]['p50']:.2f}" for n in model_only) + " ms", "", None)

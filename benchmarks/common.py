@@ -23,10 +23,18 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def canvas_png(canvas: int = 400) -> bytes:
-    """A typical request: a cat drawn with an 8 px pen, 70% of a transparent canvas."""
+    """A typical drawing as a canvas exports it (RGBA): a cat drawn with an 8 px pen, 70% of
+    a transparent canvas."""
     from tests.drawing import ANIMALS, render_canvas
 
     return render_canvas(ANIMALS["cat"](), canvas=canvas, pen=8, size=0.7)
+
+
+def sent_png(canvas: int = 400) -> bytes:
+    """The same drawing as the app's page sends it: an 8-bit greyscale PNG (draw.js)."""
+    from tests.drawing import page_png
+
+    return page_png(canvas_png(canvas))
 
 
 def data_url(png: bytes) -> str:
@@ -34,8 +42,8 @@ def data_url(png: bytes) -> str:
 
 
 def api_body(canvas: int = 400) -> bytes:
-    """The JSON body of a typical ``POST /api/predict``."""
-    return json.dumps({"image": data_url(canvas_png(canvas))}).encode()
+    """The JSON body of a typical ``POST /api/predict``, as the app's page sends it."""
+    return json.dumps({"image": data_url(sent_png(canvas))}).encode()
 
 
 def percentiles(seconds) -> tuple[float, float, float]:

@@ -2,8 +2,10 @@
 
     python -m benchmarks.inprocess [--runs 2000] [--canvas 400] [--profile]
 
-Times ``to_bitmap`` + ``Classifier.classify`` on a typical canvas PNG (a cat drawn with an
-8 px pen on a 400x400 canvas), split into its stages, with the model the way the app serves it
+Times ``to_bitmap`` + ``Classifier.classify`` on a typical drawing (a cat drawn with an 8 px
+pen on a 400x400 canvas) as the app's page sends it (8-bit grey PNG) and as a canvas exports
+it (RGBA PNG, what other clients may send), split into its stages, with the model the way the
+app serves it
 (its LiteRT export, int8). Beside it, the same model in TensorFlow: the ``.keras`` file through a
 compiled function of fixed signature, and through ``model.predict`` (same input: the drawing and
 its mirror image, averaged, as ``classify`` does), to show what each step saves. Before timing,
@@ -23,11 +25,13 @@ import time
 
 import numpy as np
 
-from benchmarks.common import canvas_png, percentiles, print_table, quiet_tensorflow
+from benchmarks.common import (canvas_png, percentiles, print_table, quiet_tensorflow,
+                               sent_png)
 from sketch_model.export import TOLERANCE
 
 WARMUP = 50
 STAGES = ("decode PNG", "preprocess", "model (classify)")
+CANVAS = " as a canvas exports it (RGBA)"  # the stages' names for that picture end with this
 
 
 def staged(preprocess, classifier, png: bytes):
@@ -142,11 +146,13 @@ def main(argv=None) -> dict:
     classifier = load_classifier(args.model)  # as the app loads it
     load_seconds = time.perf_counter() - started
     keras = load_classifier(args.model, runtime="keras").runtime
-    png = canvas_png(args.canvas)
+    pictures = {"": sent_png(args.canvas), CANVAS: canvas_png(args.canvas)}
+    png = pictures[""]
 
-    # Correctness first: the staged path is the public path, and all model calls agree.
+    # Correctness first: the staged path is the public path, both pictures are the same
+    # drawing, and all model calls agree.
     _, bitmap = staged(preprocess, classifier, png)
-    if not np.array_equal(bitmap, preprocess.to_bitmap(png)):
+    if not all(np.array_equal(bitmap, preprocess.to_bitmap(p)) for p in pictures.values()):
         raise AssertionError("staged preprocessing differs from to_bitmap(): fix the benchmark")
     served = direct_call(classifier.runtime, bitmap)
     compiled = direct_call(keras, bitmap)
@@ -156,18 +162,19 @@ def main(argv=None) -> dict:
     if difference > TOLERANCE or compiled.argmax() != served.argmax():
         raise AssertionError(f"the served export strays from the Keras model by {difference}")
 
-    stages = {name: [] for name in (*STAGES, "total (sum of stages)")}
-    public = []
+    stages = {name + suffix: [] for suffix in pictures
+              for name in (*STAGES, "total (sum of stages)", "to_bitmap + classify")}
     for run in range(args.runs + WARMUP):  # staged and public runs take turns: same conditions
-        seconds, _ = staged(preprocess, classifier, png)
-        t0 = time.perf_counter()
-        classifier.classify(preprocess.to_bitmap(png))  # the public API, as the app calls it
-        t1 = time.perf_counter()
-        if run >= WARMUP:
-            for name, value in zip(stages, (*seconds, sum(seconds))):
-                stages[name].append(value)
-            public.append(t1 - t0)
-    stages["to_bitmap + classify"] = public
+        for suffix, picture in pictures.items():
+            seconds, _ = staged(preprocess, classifier, picture)
+            t0 = time.perf_counter()
+            classifier.classify(preprocess.to_bitmap(picture))  # the public API, as the app
+            t1 = time.perf_counter()                             # calls it
+            if run >= WARMUP:
+                for name, value in zip((*STAGES, "total (sum of stages)",
+                                        "to_bitmap + classify"),
+                                       (*seconds, sum(seconds), t1 - t0)):
+                    stages[name + suffix].append(value)
     calls = {f"model only: {classifier.runtime.name} (served)":
              lambda: direct_call(classifier.runtime, bitmap),
              "model only: keras compiled function": lambda: direct_call(keras, bitmap),
@@ -184,8 +191,9 @@ def main(argv=None) -> dict:
 
     rows = [(name, len(times), *percentiles(times), round(float(np.mean(times)) * 1000, 3))
             for name, times in stages.items()]
-    print(f"In-process, {args.canvas}x{args.canvas} canvas PNG ({len(png)} bytes), "
-          f"{args.runs} runs after {WARMUP} warm-up runs (model loaded in {load_seconds:.1f} s)")
+    print(f"In-process, a {args.canvas}x{args.canvas} drawing as the page sends it (8-bit grey "
+          f"PNG, {len(png)} bytes) and{CANVAS} ({len(pictures[CANVAS])} bytes), {args.runs} "
+          f"runs after {WARMUP} warm-up runs (model loaded in {load_seconds:.1f} s)")
     print_table(["stage", "runs", "p50 ms", "p95 ms", "p99 ms", "mean ms"], rows)
     saved = percentiles(predict)[0] - percentiles(served)[0]
     print(f"model.predict vs the served call: {saved:.2f} ms more at p50 "
@@ -194,7 +202,8 @@ def main(argv=None) -> dict:
           f"same answer ({classifier.metadata.get('litert', {}).get('quantization', 'float32')} "
           f"export: probabilities {difference:.1e} apart at most)")
     result = {
-        "canvas": args.canvas, "png_bytes": len(png), "runs": args.runs, "warmup": WARMUP,
+        "canvas": args.canvas, "png_bytes": len(png), "canvas_png_bytes": len(pictures[CANVAS]),
+        "runs": args.runs, "warmup": WARMUP,
         "model": str(classifier.path), "runtime": classifier.runtime.name,
         "model_load_seconds": round(load_seconds, 2),
         "runtimes_max_difference": difference,

@@ -4,7 +4,8 @@
 way the official files were made: the reference the canvas preprocessing must match.
 
 ``render_canvas`` draws the same strokes the way ``canvas.toDataURL("image/png")`` returns them:
-black, antialiased, round caps and joins, on a transparent canvas of any size and pen width.
+black, antialiased, round caps and joins, on a transparent canvas of any size and pen width;
+``page_png`` turns such a canvas into the greyscale PNG that static/js/draw.js sends.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import io
 import math
 import random
+import struct
+import zlib
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -167,6 +170,23 @@ def render_canvas(strokes: list[Stroke], canvas: int = 400, pen: float = 8, size
     picture = Image.new("RGBA", (canvas, canvas), tuple(ink) + (0,))
     picture.putalpha(alpha)
     return png_bytes(picture)
+
+
+def page_png(canvas_png: bytes) -> bytes:
+    """The PNG draw.js sends for a canvas: its alpha channel as 8-bit grey, black ink on white,
+    rows unfiltered and deflated (draw.js ``greyPng``)."""
+    alpha = np.asarray(Image.open(io.BytesIO(canvas_png)).getchannel("A"))
+    height, width = alpha.shape
+    rows = np.zeros((height, width + 1), np.uint8)  # filter type 0, then the row
+    rows[:, 1:] = 255 - alpha
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows.tobytes())) + chunk(b"IEND", b""))
 
 
 def png_bytes(image: Image.Image, **params) -> bytes:

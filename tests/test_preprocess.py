@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 
 from sketch_model.errors import BlankDrawing, ImageTooLarge, NotAnImage, SketchError
 from sketch_model.preprocess import MAX_PNG_BYTES, decode_data_url, read_ink, to_bitmap
-from tests.drawing import (ANIMALS, canvas_from_bitmap, png_bytes, random_strokes,
+from tests.drawing import (ANIMALS, canvas_from_bitmap, page_png, png_bytes, random_strokes,
                            render_canvas, render_quickdraw)
 
 STROKE_SETS = [(name, make()) for name, make in ANIMALS.items()] + \
@@ -136,6 +136,13 @@ def test_a_canvas_png_is_read_as_its_alpha_channel(cat_rgba):
     """Canvas PNGs (8-bit RGBA) take the faster decoder; it must read what Pillow reads."""
     assert np.array_equal(read_ink(cat_rgba),
                           np.asarray(Image.open(io.BytesIO(cat_rgba)).getchannel("A")))
+
+
+def test_the_pages_greyscale_png_reads_as_the_canvas_does(cat_rgba):
+    """draw.js sends the canvas as black-on-white 8-bit grey: the same ink, exactly."""
+    page = page_png(cat_rgba)
+    assert page[24:26] == b"\x08\x00" and len(page) < len(cat_rgba)
+    assert np.array_equal(read_ink(page), read_ink(cat_rgba))
 
 
 def test_bitmap_is_dataset_shaped(cat_rgba):

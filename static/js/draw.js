@@ -4,7 +4,8 @@
  * drawing survives resizes and device-pixel-ratio changes and can be saved for "go back".
  * Ink is black on a TRANSPARENT canvas: the server reads the strokes from the alpha channel,
  * the paper look comes from CSS behind the canvas and is not part of the picture. What is sent
- * is the same strokes redrawn on a fixed EXPORT_SIDE square, whatever the screen.
+ * is the same strokes redrawn on a fixed EXPORT_SIDE square, whatever the screen, as a
+ * greyscale PNG (black ink on white).
  */
 "use strict";
 
@@ -29,6 +30,7 @@
   const LIVE_COUNT = 3;
   const PEN_SHARE = 1 / 64;        // pen width as a share of the canvas side (7.5 px at 480)
   const EXPORT_SIDE = 400;         // side in px of the picture sent for recognition
+  const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
   const MAX_POINTS = 20000;        // a guard against runaway input, far above any sketch
   const HINT = "Draw an animal…";
 
@@ -42,6 +44,8 @@
   let liveTimer = 0;
   let liveController = null;
   let liveSeq = 0;
+  let crcTable = null;             // CRC-32 table for PNG chunks, made on first use
+  let submitting = false;
 
   // --- sizing and drawing -----------------------------------------------------------------
 
@@ -70,12 +74,83 @@
    * EXPORT_SIDE square with the same pen share. The screen's canvas has a pixel ratio of up to
    * 3, and sending it would give the server up to nine times the pixels to decode for the
    * same 28x28 result, and pictures that differ from device to device. */
-  function pictureUrl() {
+  async function pictureUrl() {
     const picture = document.createElement("canvas");
     picture.width = EXPORT_SIDE;
     picture.height = EXPORT_SIDE;
-    paint(picture.getContext("2d"), EXPORT_SIDE);
-    return picture.toDataURL("image/png");
+    const context = picture.getContext("2d");
+    paint(context, EXPORT_SIDE);
+    try {
+      const rgba = context.getImageData(0, 0, EXPORT_SIDE, EXPORT_SIDE).data;
+      return await dataUrl(await greyPng(rgba, EXPORT_SIDE, EXPORT_SIDE));
+    } catch (error) {
+      return picture.toDataURL("image/png");  // e.g. no CompressionStream: RGBA, just bigger
+    }
+  }
+
+  /* The ink of RGBA pixels (black on transparent) as an 8-bit greyscale PNG, black on white.
+   * A canvas only exports RGBA PNGs: four bytes a pixel for the server to decode, where the
+   * drawing needs one (decoding one costs the server 0.2 ms instead of 0.9). Rows are stored
+   * unfiltered and deflated by the browser's own CompressionStream. */
+  async function greyPng(rgba, width, height) {
+    const rows = new Uint8Array((width + 1) * height);  // each row: filter type 0, its pixels
+    for (let y = 0; y < height; y += 1) {
+      const row = y * (width + 1) + 1;
+      for (let x = 0; x < width; x += 1) {
+        rows[row + x] = 255 - rgba[(y * width + x) * 4 + 3];
+      }
+    }
+    const deflated = new Blob([rows]).stream().pipeThrough(new CompressionStream("deflate"));
+    const header = new DataView(new ArrayBuffer(13));  // bit depth 8, colour type 0 (grey),
+    header.setUint32(0, width);                         // standard compression and filters,
+    header.setUint32(4, height);                        // no interlacing
+    header.setUint8(8, 8);
+    return new Blob([
+      new Uint8Array(PNG_SIGNATURE),
+      pngChunk("IHDR", new Uint8Array(header.buffer)),
+      pngChunk("IDAT", new Uint8Array(await new Response(deflated).arrayBuffer())),
+      pngChunk("IEND", new Uint8Array(0)),
+    ], { type: "image/png" });
+  }
+
+  /* One PNG chunk: length, type, data, CRC-32 of type and data. */
+  function pngChunk(type, data) {
+    const chunk = new Uint8Array(12 + data.length);
+    const view = new DataView(chunk.buffer);
+    view.setUint32(0, data.length);
+    for (let i = 0; i < 4; i += 1) {
+      chunk[4 + i] = type.charCodeAt(i);
+    }
+    chunk.set(data, 8);
+    view.setUint32(8 + data.length, crc32(chunk.subarray(4, 8 + data.length)));
+    return chunk;
+  }
+
+  function crc32(bytes) {
+    if (!crcTable) {
+      crcTable = new Uint32Array(256);
+      for (let n = 0; n < 256; n += 1) {
+        let c = n;
+        for (let k = 0; k < 8; k += 1) {
+          c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+        }
+        crcTable[n] = c >>> 0;
+      }
+    }
+    let crc = 0xffffffff;
+    for (let i = 0; i < bytes.length; i += 1) {
+      crc = crcTable[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
+    }
+    return (crc ^ 0xffffffff) >>> 0;
+  }
+
+  function dataUrl(blob) {
+    return new Promise((resolve, reject) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(reader.result);
+      reader.onerror = () => reject(reader.error);
+      reader.readAsDataURL(blob);
+    });
   }
 
   /* Every stroke onto a 2D context whose drawing area is `size` units square. */
@@ -242,15 +317,21 @@
     }
   }
 
-  function onSubmit() {
-    // The form then submits normally: a full page load of the results.
+  async function onSubmit(event) {
+    // Held back while the picture is encoded, then sent: a full page load of the results.
+    event.preventDefault();
+    if (submitting) {
+      return;
+    }
+    submitting = true;
     window.clearTimeout(liveTimer);
     abortLive();
-    field.value = pictureUrl();
     save();
     if (submitButton) {
       submitButton.setAttribute("aria-busy", "true");
     }
+    field.value = await pictureUrl();
+    HTMLFormElement.prototype.submit.call(form);  // (form.submit is the button id="submit")
   }
 
   // --- keeping the drawing for "back to your drawing" -------------------------------------
@@ -323,10 +404,14 @@
     liveController = controller;
     live.setAttribute("aria-busy", "true");
     try {
+      const image = await pictureUrl();
+      if (seq !== liveSeq) {
+        return;                    // the drawing changed while it was being encoded
+      }
       const response = await fetch(apiUrl, {
         method: "POST",
         headers: { "Content-Type": "application/json", "Accept": "application/json" },
-        body: JSON.stringify({ image: pictureUrl() }),
+        body: JSON.stringify({ image: image }),
         credentials: "same-origin",
         signal: controller.signal,
       });
@@ -441,8 +526,11 @@
     new ResizeObserver(resize).observe(canvas);
   }
   window.addEventListener("pageshow", (event) => {
-    if (event.persisted && submitButton) {   // back from the results, page kept in memory
-      submitButton.removeAttribute("aria-busy");
+    if (event.persisted) {                   // back from the results, page kept in memory
+      submitting = false;
+      if (submitButton) {
+        submitButton.removeAttribute("aria-busy");
+      }
     }
   });
 

@@ -4,6 +4,7 @@ The expected labels are exact: cat and fish (tests/drawing.py) are drawings the 
 recognises surely (checked through /api/predict and in the browser at both canvas sizes).
 """
 
+import base64
 import math
 
 import pytest
@@ -96,7 +97,8 @@ def test_pen_drawing_is_recognised(sketchbook):
 
 def test_the_picture_sent_has_one_size_on_any_screen(sketchbook):
     """A high-density screen's canvas holds up to nine times the pixels the server needs for
-    a 28x28 result: what is sent is the same strokes redrawn at 400 px, on any screen."""
+    a 28x28 result: what is sent is the same strokes redrawn at 400 px, on any screen, as a
+    greyscale PNG (a quarter of a canvas's RGBA for the server to decode)."""
     page = sketchbook
     page.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
         "width": 1200, "height": 1000, "deviceScaleFactor": 2, "mobile": False})
@@ -110,10 +112,22 @@ def test_the_picture_sent_has_one_size_on_any_screen(sketchbook):
         sent = page.wait(5).until(lambda d: d.execute_script(
             "const img = document.querySelector('img.your-drawing');"
             "return img && img.complete && img.naturalWidth ?"
-            " [img.naturalWidth, img.naturalHeight] : null"))
-        assert sent == [400, 400]
+            " [img.naturalWidth, img.naturalHeight, img.src] : null"))
+        assert sent[:2] == [400, 400]
+        png = base64.b64decode(sent[2].partition(",")[2])
+        assert png[24:26] == b"\x08\x00", "draw.js should send 8-bit greyscale"
     finally:
         page.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_without_compression_streams_the_canvas_png_is_sent(sketchbook):
+    """A browser without CompressionStream sends the canvas's own RGBA PNG instead."""
+    page = sketchbook
+    page.script("delete window.CompressionStream")
+    page.draw(ANIMALS["fish"]())
+    assert_recognised_as(page, "fish")
+    src = page.find("img.your-drawing").get_attribute("src")
+    assert base64.b64decode(src.partition(",")[2])[24:26] == b"\x08\x06"  # 8-bit RGBA
 
 
 def test_results_page_ranking_model_input_and_links(sketchbook):
