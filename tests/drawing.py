@@ -174,8 +174,8 @@ def render_canvas(strokes: list[Stroke], canvas: int = 400, pen: float = 8, size
 
 def page_png(canvas_png: bytes) -> bytes:
     """The PNG draw.js sends for a canvas: its alpha channel as 8-bit grey, black ink on white,
-    rows unfiltered and deflated (draw.js ``greyPng``)."""
-    alpha = np.asarray(Image.open(io.BytesIO(canvas_png)).getchannel("A"))
+    in a one-pixel ring of white, rows unfiltered and deflated (draw.js ``pictureUrl``)."""
+    alpha = np.pad(np.asarray(Image.open(io.BytesIO(canvas_png)).getchannel("A")), 1)
     height, width = alpha.shape
     rows = np.zeros((height, width + 1), np.uint8)  # filter type 0, then the row
     rows[:, 1:] = 255 - alpha

@@ -7,7 +7,7 @@ and a returned bitmap is always 28x28 uint8.
 
 Time: hypothesis' ``deadline`` guards every example (the fuzzer's own guard, not a timed
 assertion about the product). Memory: checked structurally. Every decode during the fuzzing,
-by Pillow or by libspng (which decodes 8-bit RGBA), is recorded, and none may be of a picture
+by Pillow or by libspng (which decodes 8-bit RGBA and grey), is recorded, and none may be of a picture
 larger than our limits; and a declared 100000 x 100000 picture is refused before Pillow opens
 it at all.
 """

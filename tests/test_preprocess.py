@@ -139,10 +139,37 @@ def test_a_canvas_png_is_read_as_its_alpha_channel(cat_rgba):
 
 
 def test_the_pages_greyscale_png_reads_as_the_canvas_does(cat_rgba):
-    """draw.js sends the canvas as black-on-white 8-bit grey: the same ink, exactly."""
+    """draw.js sends the canvas as black-on-white 8-bit grey in a ring of white: the same
+    ink, exactly, and the same bitmap."""
     page = page_png(cat_rgba)
     assert page[24:26] == b"\x08\x00" and len(page) < len(cat_rgba)
-    assert np.array_equal(read_ink(page), read_ink(cat_rgba))
+    ink = read_ink(page)
+    assert np.array_equal(ink[1:-1, 1:-1], read_ink(cat_rgba)) and not ink[[0, -1]].any()
+    assert np.array_equal(to_bitmap(page), to_bitmap(cat_rgba))
+
+
+def test_ink_along_the_edges_does_not_turn_the_page_into_ink():
+    """Without an alpha channel, the paper's shade is read off the border: a frame drawn
+    along the canvas' edges must not make the paper count as ink (draw.js's white ring)."""
+    canvas = Image.open(io.BytesIO(render_canvas(ANIMALS["fish"](), canvas=400, size=0.6)))
+    ImageDraw.Draw(canvas).rectangle((0, 0, 399, 399), outline=(0, 0, 0, 255), width=4)
+    framed = png_bytes(canvas)
+    assert np.array_equal(to_bitmap(page_png(framed)), to_bitmap(framed))
+
+
+def test_pngs_with_large_headers_are_left_to_pillow(cat_rgba, monkeypatch):
+    """Compressed text before the pixels would be inflated by Pillow and libspng both; such
+    PNGs go to Pillow alone, and read the same."""
+    from PIL import PngImagePlugin
+    from sketch_model import preprocess
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("comment", "x" * 5000, zip=True)
+    info.add_text("note", bytes(range(256)).hex() * 4)
+    noisy = png_bytes(Image.open(io.BytesIO(cat_rgba)), pnginfo=info)
+    expected = to_bitmap(cat_rgba)
+    monkeypatch.setattr(preprocess.pyspng, "load", lambda *a, **k: pytest.fail("libspng"))
+    assert np.array_equal(to_bitmap(noisy), expected)
 
 
 def test_bitmap_is_dataset_shaped(cat_rgba):

@@ -113,7 +113,7 @@ def test_the_picture_sent_has_one_size_on_any_screen(sketchbook):
             "const img = document.querySelector('img.your-drawing');"
             "return img && img.complete && img.naturalWidth ?"
             " [img.naturalWidth, img.naturalHeight, img.src] : null"))
-        assert sent[:2] == [400, 400]
+        assert sent[:2] == [402, 402]  # 400 and a one-pixel ring of paper
         png = base64.b64decode(sent[2].partition(",")[2])
         assert png[24:26] == b"\x08\x00", "draw.js should send 8-bit greyscale"
     finally:
