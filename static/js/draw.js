@@ -543,11 +543,8 @@
     new ResizeObserver(resize).observe(canvas);
   }
   window.addEventListener("pageshow", (event) => {
-    if (event.persisted) {                   // back from the results, page kept in memory
-      submitting = false;
-      if (submitButton) {
-        submitButton.removeAttribute("aria-busy");
-      }
+    if (event.persisted && submitButton) {   // back from the results, page kept in memory
+      submitButton.removeAttribute("aria-busy");
     }
   });
 
