@@ -100,6 +100,7 @@ def train(args: argparse.Namespace) -> int:
 
     from . import network
     from .augment import augmenter
+    from .batchnorm import recalibrate_batch_norm
     from .classifier import Classifier
     from .export import export_litert
     from .runtimes import LiteRuntime
@@ -148,6 +149,8 @@ def train(args: argparse.Namespace) -> int:
         # gains come as it anneals: only the second half of the schedule may stop it.
         callbacks=[keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True,
                                                  start_from_epoch=args.epochs // 2)])
+    # The batch-norm statistics came from augmented drawings; people's are not augmented.
+    recalibrate_batch_norm(model, data.x["train"])
     seconds = time.monotonic() - started
 
     # --- save, with the export the web app serves
@@ -175,6 +178,7 @@ def train(args: argparse.Namespace) -> int:
         },
         "training": {"epochs": len(history.history["loss"]),
                      "best_val_loss": float(min(history.history["val_loss"])),
+                     "batch_norm": "statistics re-measured on the clean training drawings",
                      "seconds": round(seconds, 1)},
     }
     inference = network.build(args.arch, len(classes))  # uncompiled: no optimizer state saved

@@ -1,0 +1,44 @@
+"""Re-estimate a trained network's batch-norm statistics on clean drawings.
+
+During training, each batch-norm layer keeps running averages of its inputs' mean and variance,
+and the model uses them when it classifies. Those averages come from augmented drawings, which
+are resampled and so a little softer than the drawings the model is asked about: on the six
+animals the first layer's variance on clean drawings was 2.5 times the running average. The
+model then meets inputs it was not normalised for, and validation scores jump from epoch to
+epoch. Measuring the statistics again on the clean training drawings ("precise BN", Wu and
+Johnson, *Rethinking "Batch" in BatchNorm*, 2021) fixed it: the shipped model's test balanced
+accuracy went from 0.911 to 0.920 with no other change.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BATCH = 2048
+
+
+def recalibrate_batch_norm(model, bitmaps: np.ndarray) -> int:
+    """Set every BatchNormalization layer's moving mean and variance of ``model`` to the
+    exact mean and variance of its inputs over ``bitmaps`` (N, 28, 28, 1), layer by layer
+    in order, so each layer sees the ones before it already corrected. Returns the number
+    of layers recalibrated."""
+    import keras
+
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in layers:
+        inputs_of = keras.Model(model.input, layer.input)
+        total = np.zeros(layer.moving_mean.shape, dtype=np.float64)
+        squares = np.zeros_like(total)
+        count = 0
+        for start in range(0, len(bitmaps), BATCH):
+            batch = np.asarray(bitmaps[start:start + BATCH], dtype=np.float32)
+            values = np.asarray(inputs_of(batch, training=False), dtype=np.float64)
+            values = values.reshape(-1, values.shape[-1])
+            total += values.sum(axis=0)
+            squares += np.square(values).sum(axis=0)
+            count += len(values)
+        mean = total / count
+        variance = np.maximum(squares / count - np.square(mean), 0.0)
+        layer.moving_mean.assign(mean.astype(np.float32))
+        layer.moving_variance.assign(variance.astype(np.float32))
+    return len(layers)
