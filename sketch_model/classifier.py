@@ -3,8 +3,11 @@
 A model is a ``<name>.keras`` file with a ``<name>.json`` beside it (DESIGN.md, "Model files"),
 and usually a ``<name>.tflite`` export that serves it without TensorFlow (``runtimes``).
 The metadata names the output classes; if it names a ``reject_class`` (an "other" class trained
-on drawings of other things), that class is never an answer: its weight makes the known classes
-less likely, and a best known class below ``unsure_threshold`` is reported as "unsure". Its
+on drawings of other things), that class is never an answer. The answer is "unsure" when the
+best known class is below ``unsure_threshold``, or when the "other" class outweighs it or is
+above ``other_threshold``: training weights the classes equally, which makes the many "other"
+drawings count for less and their class's probability come out low, so it gets a threshold of
+its own. Its
 ``class_bias`` (tuned on the validation split, see ``evaluate``) shifts each class's log
 probability before any decision, so that no class is favoured over another.
 
@@ -62,13 +65,14 @@ class Prediction:
 
 
 def unsure_rows(probabilities: np.ndarray, known: np.ndarray, reject: int | None,
-                threshold: float) -> np.ndarray:
-    """The one rule for "unsure": the best known class is below the threshold, or the
-    "other" class outweighs it."""
+                threshold: float, other_threshold: float = 1.0) -> np.ndarray:
+    """The one rule for "unsure": the best known class is below ``threshold``, or the
+    "other" class outweighs it or is above ``other_threshold``."""
     best = probabilities[:, known].max(axis=1)
     unsure = best < threshold
     if reject is not None:
-        unsure |= probabilities[:, reject] > best
+        other = probabilities[:, reject]
+        unsure |= (other > best) | (other > other_threshold)
     return unsure
 
 
@@ -97,6 +101,9 @@ def read_metadata(path: Path) -> dict:
     threshold = metadata.get("unsure_threshold", 0.0)
     if not isinstance(threshold, (int, float)) or not 0.0 <= threshold < 1.0:
         raise ModelError(f"Model metadata {meta_path}: unsure_threshold must be in [0, 1).")
+    other_threshold = metadata.get("other_threshold", 1.0)
+    if not isinstance(other_threshold, (int, float)) or not 0.0 < other_threshold <= 1.0:
+        raise ModelError(f"Model metadata {meta_path}: other_threshold must be in (0, 1].")
     bias = metadata.get("class_bias", {})
     if not isinstance(bias, dict) or not set(bias) <= set(classes) or not all(
             isinstance(v, (int, float)) and -MAX_BIAS <= v <= MAX_BIAS for v in bias.values()):
@@ -117,6 +124,7 @@ class Classifier:
         self.reject_class: str | None = metadata.get("reject_class")
         self.labels = [c for c in self.classes if c != self.reject_class]
         self.unsure_threshold = float(metadata.get("unsure_threshold", 0.0))
+        self.other_threshold = float(metadata.get("other_threshold", 1.0))
         self.class_bias = metadata.get("class_bias", {})
         self._known = np.array([self.classes.index(c) for c in self.labels])
         self._reject_index = None if self.reject_class is None else \
@@ -165,10 +173,12 @@ class Classifier:
         best = ranking[0]
         return Prediction(UNSURE if unsure else best.label, best.probability, unsure, ranking)
 
-    def unsure(self, probabilities: np.ndarray, threshold: float | None = None) -> np.ndarray:
-        """For rows of model outputs: is the answer "unsure"? (at ``threshold`` if given)"""
+    def unsure(self, probabilities: np.ndarray, threshold: float | None = None,
+               other_threshold: float | None = None) -> np.ndarray:
+        """For rows of model outputs: is the answer "unsure"? (at the thresholds if given)"""
         return unsure_rows(probabilities, self._known, self._reject_index,
-                           self.unsure_threshold if threshold is None else threshold)
+                           self.unsure_threshold if threshold is None else threshold,
+                           self.other_threshold if other_threshold is None else other_threshold)
 
 
 def load_classifier(path: str | os.PathLike | None = None, runtime: str = "auto") -> Classifier:

@@ -27,12 +27,13 @@ def tune_and_score(classifier: Classifier, data: Dataset) -> dict:
     threshold), score it on the test split, and record all of that in its metadata (what a
     model's ``.json`` keeps about it). Returns the test metrics with the rejection figures."""
     classifier.class_bias = tune_class_bias(classifier, data)
-    classifier.unsure_threshold = tune_threshold(classifier, data)
+    classifier.unsure_threshold, classifier.other_threshold = tune_thresholds(classifier, data)
     probabilities = classifier.probabilities(data.x["test"])
     metrics = score(classifier, probabilities, data.y["test"])
     metrics["rejection"] = rejection(classifier, data, probabilities)
     classifier.metadata.update(class_bias=classifier.class_bias,
-                               unsure_threshold=classifier.unsure_threshold, metrics=metrics)
+                               unsure_threshold=classifier.unsure_threshold,
+                               other_threshold=classifier.other_threshold, metrics=metrics)
     return metrics
 
 
@@ -72,14 +73,37 @@ def tune_class_bias(classifier: Classifier, data: Dataset) -> dict[str, float]:
     return {label: round(float(b), 4) for label, b in zip(classifier.labels, bias) if b}
 
 
-def tune_threshold(classifier: Classifier, data: Dataset) -> float:
-    """The highest confidence threshold that leaves at most MAX_KNOWN_UNSURE of the known
-    classes' validation drawings "unsure": as honest as possible without nagging."""
-    probabilities = classifier.probabilities(data.x["validation"][data.known_mask("validation")])
-    for threshold in np.round(np.arange(0.95, 0.0, -0.01), 2):
-        if classifier.unsure(probabilities, threshold).mean() <= MAX_KNOWN_UNSURE:
-            return float(threshold)
-    return 0.0
+def tune_thresholds(classifier: Classifier, data: Dataset) -> tuple[float, float]:
+    """The "unsure" thresholds (``unsure_threshold``, ``other_threshold``): as honest as
+    possible without nagging, judged on the validation split only.
+
+    Each pair considered leaves at most MAX_KNOWN_UNSURE of the known classes' drawings
+    "unsure". Without an "other" class that is the highest confidence threshold that does so.
+    With one, every confidence threshold on a grid is paired with the lowest "other"
+    threshold that still does so, and the pair that is unsure about the most "other"
+    drawings wins (on a tie, the higher confidence threshold: it also catches drawings the
+    model is torn about without calling them "other").
+    """
+    known = classifier.probabilities(data.x["validation"][data.known_mask("validation")])
+
+    def known_rate(floor: float, other: float = 1.0) -> float:
+        return float(classifier.unsure(known, floor, other).mean())
+
+    if classifier.reject_class is None:
+        floor = next((t for t in np.round(np.arange(0.95, 0.0, -0.01), 2)
+                      if known_rate(t) <= MAX_KNOWN_UNSURE), 0.0)
+        return float(floor), 1.0
+    floors = [t for t in np.round(np.arange(0.0, 0.96, 0.05), 2)
+              if known_rate(t) <= MAX_KNOWN_UNSURE]
+    others = classifier.probabilities(data.x["validation"][~data.known_mask("validation")])
+    best = (-1.0, 0.0, 1.0)
+    for floor in floors:
+        other = next(t for t in np.round(np.arange(0.01, 1.001, 0.01), 2)
+                     if known_rate(floor, t) <= MAX_KNOWN_UNSURE)
+        caught = float(classifier.unsure(others, floor, other).mean()) if len(others) else 0.0
+        if caught >= best[0]:
+            best = (caught, float(floor), float(other))
+    return best[1], best[2]
 
 
 def score(classifier: Classifier, probabilities: np.ndarray, y: np.ndarray) -> dict:
@@ -126,6 +150,7 @@ def rejection(classifier: Classifier, data: Dataset, test_probabilities: np.ndar
         for i in sorted(set(y.tolist()))]
     report = {
         "unsure_threshold": classifier.unsure_threshold,
+        "other_threshold": classifier.other_threshold,
         "known_unsure_rate": float(unsure[known_rows].mean()),
         "balanced_accuracy_with_unsure": float(np.mean(per_class_recall)),
     }
@@ -162,7 +187,9 @@ def format_report(metrics: dict, rejection_report: dict | None = None,
                                                        for label, shift in class_bias.items()))
     if rejection_report:
         r = rejection_report
-        lines.append(f"unsure threshold   {r['unsure_threshold']:.3f}")
+        lines.append(f"unsure threshold   {r['unsure_threshold']:.3f}"
+                     + (f", 'other' above {r['other_threshold']:.2f}"
+                        if r.get("other_threshold", 1.0) < 1.0 else ""))
         lines.append(f"unsure on known classes' test drawings  {r['known_unsure_rate']:.4f}")
         lines.append(f"balanced accuracy, unsure counted wrong {r['balanced_accuracy_with_unsure']:.4f}")
         if "other_unsure_rate" in r:

@@ -165,6 +165,7 @@ def train(args: argparse.Namespace) -> int:
                   "ink": "bright (255) strokes on black (0), like QuickDraw numpy_bitmap",
                   "preprocess": "sketch_model.preprocess.to_bitmap"},
         "unsure_threshold": 0.0,
+        "other_threshold": 1.0,
         "architecture": args.arch,
         "parameters": int(model.count_params()),
         "trained_on": {

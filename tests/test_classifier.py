@@ -36,6 +36,27 @@ def test_unsure_when_other_outweighs_every_known_class():
     assert unsure_rows(probabilities, np.array([0, 1]), 2, 0.0).tolist() == [True, False]
 
 
+def test_unsure_when_other_passes_its_own_threshold():
+    # columns: cat, dog, other. Class weights make "other" come out low, so it has a
+    # threshold of its own, below the best known class.
+    probabilities = np.array([[0.6, 0.2, 0.2], [0.7, 0.2, 0.1], [0.3, 0.2, 0.5]])
+    assert unsure_rows(probabilities, np.array([0, 1]), 2, 0.0, 0.15).tolist() == \
+        [True, False, True]
+    assert unsure_rows(probabilities, np.array([0, 1]), 2, 0.0).tolist() == \
+        [False, False, True]
+
+
+def test_other_threshold_is_read_from_metadata(tiny_model):
+    path = tiny_model(["cat", "dog", "other"], reject="other", threshold=0.0)
+    meta = json.loads(path.with_suffix(".json").read_text())
+    meta["other_threshold"] = 0.2
+    path.with_suffix(".json").write_text(json.dumps(meta))
+    classifier = load_classifier(path, runtime="keras")
+    assert classifier.other_threshold == 0.2
+    assert classifier.decide(np.array([0.55, 0.2, 0.25])).unsure
+    assert not classifier.decide(np.array([0.65, 0.2, 0.15])).unsure
+
+
 def test_prediction_ranks_known_classes_and_hides_other(tiny_model):
     classifier = load_classifier(tiny_model(["cat", "dog", "other"], reject="other",
                                             threshold=0.4))
@@ -144,6 +165,8 @@ def test_corrupt_model_file_is_a_clear_error(tiny_model):
     ({"classes": ["only"]}, "at least two"),
     ({"classes": ["a", "b"], "reject_class": "c"}, "reject_class"),
     ({"classes": ["a", "b"], "unsure_threshold": 1.5}, "unsure_threshold"),
+    ({"classes": ["a", "b"], "other_threshold": 0}, "other_threshold"),
+    ({"classes": ["a", "b"], "other_threshold": "high"}, "other_threshold"),
     ({"classes": ["a", "b"], "class_bias": {"c": 0.1}}, "class_bias"),
     ({"classes": ["a", "b"], "class_bias": {"a": 9}}, "class_bias"),
     ({"classes": ["a", "b"], "class_bias": [0.1, 0.2]}, "class_bias"),

@@ -39,6 +39,8 @@ def test_metadata_has_what_the_app_and_reports_need(trained):
     assert meta["classes"] == CLASSES + ["other"] and meta["reject_class"] == "other"
     assert meta["input"]["shape"] == [28, 28, 1]
     assert 0.0 <= meta["unsure_threshold"] < 1.0
+    assert 0.0 < meta["other_threshold"] <= 1.0
+    assert meta["metrics"]["rejection"]["other_threshold"] == meta["other_threshold"]
     assert "clean training drawings" in meta["training"]["batch_norm"]
     assert set(meta["class_bias"]) <= set(CLASSES)  # tuned shifts for known classes only
     assert all(abs(shift) <= 1.0 for shift in meta["class_bias"].values())
