@@ -14,16 +14,22 @@ from __future__ import annotations
 
 import numpy as np
 
-BATCH = 2048
+BATCH = 256  # the first layer's inputs for 256 drawings take 26 MB
+SAMPLE = 8192
 
 
-def recalibrate_batch_norm(model, bitmaps: np.ndarray) -> int:
+def recalibrate_batch_norm(model, bitmaps: np.ndarray, limit: int = SAMPLE) -> int:
     """Set every BatchNormalization layer's moving mean and variance of ``model`` to the
-    exact mean and variance of its inputs over ``bitmaps`` (N, 28, 28, 1), layer by layer
-    in order, so each layer sees the ones before it already corrected. Returns the number
-    of layers recalibrated."""
+    mean and variance of its inputs over ``bitmaps`` (N, 28, 28, 1), layer by layer in
+    order, so each layer sees the ones before it already corrected. Returns the number of
+    layers recalibrated.
+
+    Evenly spaced rows, at most ``limit`` of them, are enough: each drawing gives hundreds
+    of positions per channel, and every class is in the sample in its share.
+    """
     import keras
 
+    bitmaps = bitmaps[::max(1, -(-len(bitmaps) // limit))]
     layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     for layer in layers:
         inputs_of = keras.Model(model.input, layer.input)
@@ -32,10 +38,10 @@ def recalibrate_batch_norm(model, bitmaps: np.ndarray) -> int:
         count = 0
         for start in range(0, len(bitmaps), BATCH):
             batch = np.asarray(bitmaps[start:start + BATCH], dtype=np.float32)
-            values = np.asarray(inputs_of(batch, training=False), dtype=np.float64)
+            values = np.asarray(inputs_of(batch, training=False))
             values = values.reshape(-1, values.shape[-1])
-            total += values.sum(axis=0)
-            squares += np.square(values).sum(axis=0)
+            total += values.sum(axis=0, dtype=np.float64)
+            squares += np.square(values).sum(axis=0, dtype=np.float64)
             count += len(values)
         mean = total / count
         variance = np.maximum(squares / count - np.square(mean), 0.0)
