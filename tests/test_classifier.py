@@ -186,12 +186,12 @@ def test_bad_metadata_is_a_clear_error(tiny_model, metadata, words):
 # --- the shipped model ------------------------------------------------------------------------
 
 def test_shipped_model_keeps_its_measured_quality(shipped):
-    """Guards the figures the shipped model reached on its test split (issue 4's note says
-    why they stop short of the 92% target: cat and dog drawings overlap in this data)."""
+    """Guards the figures the shipped model reached on its test split (issue 4's targets:
+    balanced accuracy 92%, no class recall under 85%; top-3 reached 98.9% of the 99%)."""
     metrics = shipped.metadata["metrics"]
-    assert metrics["balanced_accuracy"] >= 0.91
+    assert metrics["balanced_accuracy"] >= 0.92
     assert metrics["top3_accuracy"] >= 0.985
-    assert min(c["recall"] for c in metrics["per_class"].values()) >= 0.84
+    assert min(c["recall"] for c in metrics["per_class"].values()) >= 0.85
     assert metrics["rejection"]["known_unsure_rate"] <= 0.05
     assert DEFAULT_MODEL.stat().st_size < 2 * 1024 * 1024
     assert shipped.labels == ["cat", "dog", "fish", "bird", "octopus", "camel"]
