@@ -35,24 +35,33 @@ def augmenter(seed: int):
 
 
 def _random_transforms(generator, shape):
-    """One random mirror-rotate-zoom-shift per drawing, as the (B, 8) rows that map each
-    output pixel back to where it is sampled in the input, about the frame's centre."""
+    """One random mirror-rotate-zoom-shift per drawing of a batch of ``shape``."""
     batch = shape[0]
     height, width = tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
-    angle = generator.uniform((batch,), -1.0, 1.0) * (ROTATION * math.pi / 180)
-    scale = 1.0 + generator.uniform((batch,), *ZOOM)
-    mirror = tf.where(generator.uniform((batch,)) < 0.5, -1.0, 1.0)
-    shift_x = generator.uniform((batch,), -SHIFT, SHIFT) * width
-    shift_y = generator.uniform((batch,), -SHIFT, SHIFT) * height
+    return transforms(
+        angle=generator.uniform((batch,), -1.0, 1.0) * (ROTATION * math.pi / 180),
+        scale=1.0 + generator.uniform((batch,), *ZOOM),
+        mirror=generator.uniform((batch,)) < 0.5,
+        shift_x=generator.uniform((batch,), -SHIFT, SHIFT) * width,
+        shift_y=generator.uniform((batch,), -SHIFT, SHIFT) * height,
+        height=height, width=width)
+
+
+def transforms(angle, scale, mirror, shift_x, shift_y, height, width):
+    """The (B, 8) rows of ``ImageProjectiveTransformV3`` that mirror (where ``mirror``),
+    rotate by ``angle`` radians clockwise on screen, shrink by ``scale`` (> 1 samples beyond
+    the frame) about the frame's centre, then shift by whole or part pixels. Each row maps
+    an output pixel back to the point of the input it is sampled from."""
     # input = centre + scale * mirror(rotate(-angle, output - centre - shift))
+    sign = tf.where(mirror, -1.0, 1.0)
     cos, sin = tf.cos(angle) * scale, tf.sin(angle) * scale
-    a0, a1 = mirror * cos, mirror * sin
+    a0, a1 = sign * cos, sign * sin
     b0, b1 = -sin, cos
     cx, cy = (width - 1) / 2, (height - 1) / 2
     ox, oy = cx + shift_x, cy + shift_y
     a2 = cx - a0 * ox - a1 * oy
     b2 = cy - b0 * ox - b1 * oy
-    zeros = tf.zeros_like(angle)
+    zeros = tf.zeros_like(a0)
     return tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
 
 

@@ -150,7 +150,7 @@ def train(args: argparse.Namespace) -> int:
         callbacks=[keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True,
                                                  start_from_epoch=args.epochs // 2)])
     # The batch-norm statistics came from augmented drawings; people's are not augmented.
-    recalibrate_batch_norm(model, data.x["train"])
+    recalibrated = recalibrate_batch_norm(model, data.x["train"])
     seconds = time.monotonic() - started
 
     # --- save, with the export the web app serves
@@ -179,7 +179,7 @@ def train(args: argparse.Namespace) -> int:
         },
         "training": {"epochs": len(history.history["loss"]),
                      "best_val_loss": float(min(history.history["val_loss"])),
-                     "batch_norm": "statistics re-measured on the clean training drawings",
+                     "batch_norm_recalibrated": recalibrated,  # layers, on clean drawings
                      "seconds": round(seconds, 1)},
     }
     inference = network.build(args.arch, len(classes))  # uncompiled: no optimizer state saved

@@ -20,6 +20,35 @@ def _centroid(image):
     return (image * cols).sum() / image.sum(), (image * rows).sum() / image.sum()
 
 
+def _transformed(image, **change):
+    """``image`` through one ``augment.transforms`` row: no change but ``change``."""
+    import tensorflow as tf
+
+    from sketch_model.augment import transforms
+
+    values = {"angle": 0.0, "scale": 1.0, "mirror": False, "shift_x": 0.0, "shift_y": 0.0}
+    values.update(change)
+    row = transforms(**{k: tf.constant([v]) for k, v in values.items()},
+                     height=28.0, width=28.0)
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=image[np.newaxis, :, :, np.newaxis], transforms=row, output_shape=[28, 28],
+        fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT").numpy()[0, :, :, 0]
+
+
+def test_transform_mirrors_rotates_shifts_and_zooms_about_the_centre(doodle):
+    assert np.array_equal(_transformed(doodle), doodle)
+    assert np.array_equal(_transformed(doodle, mirror=True), doodle[:, ::-1])
+    right_down = _transformed(doodle, shift_x=2.0, shift_y=1.0)
+    assert np.array_equal(right_down[1:, 2:], doodle[:-1, :-2])
+    assert not right_down[:1].any() and not right_down[:, :2].any()
+    quarter = _transformed(doodle, angle=np.pi / 2)  # clockwise, as seen on screen
+    assert np.allclose(quarter, np.rot90(doodle, k=-1), atol=1e-3)
+    half = _transformed(doodle, scale=2.0)  # half the size, about the centre
+    assert np.allclose(_centroid(half), _centroid(doodle) + (13.5 - np.array(
+        _centroid(doodle))) / 2, atol=0.3)
+    assert 0.15 < half.sum() / doodle.sum() < 0.35
+
+
 def test_augmentation_mirrors_half_and_keeps_the_drawing_in_place(doodle):
     from sketch_model.augment import augmenter
 
