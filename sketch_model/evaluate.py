@@ -78,7 +78,8 @@ def tune_thresholds(classifier: Classifier, data: Dataset) -> tuple[float, float
     possible without nagging, judged on the validation split only.
 
     Each pair considered leaves at most MAX_KNOWN_UNSURE of the known classes' drawings
-    "unsure". Without an "other" class that is the highest confidence threshold that does so.
+    "unsure". Without an "other" class (or "other" drawings to judge by) that is the highest
+    confidence threshold that does so, and "other" keeps only its rule of outweighing.
     With one, every confidence threshold on a grid is paired with the lowest "other"
     threshold that still does so, and the pair that is unsure about the most "other"
     drawings wins (on a tie, the higher confidence threshold: it also catches drawings the
@@ -89,18 +90,19 @@ def tune_thresholds(classifier: Classifier, data: Dataset) -> tuple[float, float
     def known_rate(floor: float, other: float = 1.0) -> float:
         return float(classifier.unsure(known, floor, other).mean())
 
-    if classifier.reject_class is None:
+    other_rows = ~data.known_mask("validation")
+    if classifier.reject_class is None or not other_rows.any():
         floor = next((t for t in np.round(np.arange(0.95, 0.0, -0.01), 2)
                       if known_rate(t) <= MAX_KNOWN_UNSURE), 0.0)
         return float(floor), 1.0
+    others = classifier.probabilities(data.x["validation"][other_rows])
     floors = [t for t in np.round(np.arange(0.0, 0.96, 0.05), 2)
               if known_rate(t) <= MAX_KNOWN_UNSURE]
-    others = classifier.probabilities(data.x["validation"][~data.known_mask("validation")])
     best = (-1.0, 0.0, 1.0)
     for floor in floors:
         other = next(t for t in np.round(np.arange(0.01, 1.001, 0.01), 2)
                      if known_rate(floor, t) <= MAX_KNOWN_UNSURE)
-        caught = float(classifier.unsure(others, floor, other).mean()) if len(others) else 0.0
+        caught = float(classifier.unsure(others, floor, other).mean())
         if caught >= best[0]:
             best = (caught, float(floor), float(other))
     return best[1], best[2]
