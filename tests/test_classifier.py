@@ -57,56 +57,6 @@ def test_other_threshold_is_read_from_metadata(tiny_model):
     assert not classifier.decide(np.array([0.65, 0.2, 0.15])).unsure
 
 
-class TableRuntime:
-    """A stand-in model: a bitmap filled with the value i gets row i of ``table``."""
-
-    name = "table"
-
-    def __init__(self, table):
-        self.table = np.asarray(table, dtype=np.float64)
-        self.outputs = self.table.shape[1]
-
-    def batch(self, x):
-        return self.table[np.asarray(x)[:, 0, 0, 0].astype(int)]
-
-
-def _validation_set(known_rows, other_rows):
-    """A Dataset whose validation split has these probability rows (cat, dog, other)."""
-    from sketch_model.dataset import Dataset
-
-    table = list(known_rows) + list(other_rows)
-    labels = [int(np.argmax(row[:2])) for row in known_rows] + [2] * len(other_rows)
-    data = Dataset(classes=["cat", "dog", "other"])
-    data.x["validation"] = np.repeat(np.arange(len(table), dtype=np.uint8), 784).reshape(
-        -1, 28, 28, 1)
-    data.y["validation"] = np.array(labels)
-    return TableRuntime(table), data
-
-
-def test_thresholds_are_tuned_to_catch_other_while_sparing_the_animals():
-    from sketch_model.classifier import Classifier
-    from sketch_model.evaluate import MAX_KNOWN_UNSURE, tune_thresholds
-
-    rng = np.random.default_rng(3)
-    known = [(p, 0.95 - p - o, o) for p, o in zip(rng.uniform(0.5, 0.9, 100),
-                                                   rng.uniform(0.0, 0.05, 100))]
-    other = [(0.7 - o, 0.3, o) for o in rng.uniform(0.1, 0.3, 50)]  # "other" never outweighs
-    runtime, data = _validation_set(known, other)
-    classifier = Classifier(runtime, {"classes": data.classes, "reject_class": "other"},
-                            DEFAULT_MODEL)
-    floor, other_threshold = tune_thresholds(classifier, data)
-    assert other_threshold < 0.1  # a threshold of its own catches them
-    classifier.unsure_threshold, classifier.other_threshold = floor, other_threshold
-    probabilities = classifier.probabilities(data.x["validation"])
-    unsure = classifier.unsure(probabilities)
-    assert unsure[:100].mean() <= MAX_KNOWN_UNSURE and unsure[100:].mean() == 1.0
-
-    runtime, data = _validation_set(known, [])
-    classifier = Classifier(runtime, {"classes": data.classes, "reject_class": "other"},
-                            DEFAULT_MODEL)
-    assert tune_thresholds(classifier, data)[1] == 1.0  # no "other" drawings: no evidence
-
-
 def test_prediction_ranks_known_classes_and_hides_other(tiny_model):
     classifier = load_classifier(tiny_model(["cat", "dog", "other"], reject="other",
                                             threshold=0.4))
@@ -187,6 +137,43 @@ def test_class_bias_is_tuned_on_validation_for_balanced_accuracy(tmp_path):
     metrics = tune_and_score(classifier, data)
     assert metrics["balanced_accuracy"] == 1.0
     assert metadata["class_bias"] == bias and metadata["metrics"] is metrics
+
+
+def _validation_set(known_rows, other_rows):
+    """A Dataset whose validation split has these probability rows (cat, dog, other)."""
+    from sketch_model.dataset import Dataset
+
+    table = list(known_rows) + list(other_rows)
+    labels = [int(np.argmax(row[:2])) for row in known_rows] + [2] * len(other_rows)
+    data = Dataset(classes=["cat", "dog", "other"])
+    data.x["validation"] = np.repeat(np.arange(len(table), dtype=np.uint8), 784).reshape(
+        -1, 28, 28, 1)
+    data.y["validation"] = np.array(labels)
+    return TableRuntime(table), data
+
+
+def test_thresholds_are_tuned_to_catch_other_while_sparing_the_animals():
+    from sketch_model.classifier import Classifier
+    from sketch_model.evaluate import MAX_KNOWN_UNSURE, tune_thresholds
+
+    rng = np.random.default_rng(3)
+    known = [(p, 0.95 - p - o, o) for p, o in zip(rng.uniform(0.5, 0.9, 100),
+                                                   rng.uniform(0.0, 0.05, 100))]
+    other = [(0.7 - o, 0.3, o) for o in rng.uniform(0.1, 0.3, 50)]  # "other" never outweighs
+    runtime, data = _validation_set(known, other)
+    classifier = Classifier(runtime, {"classes": data.classes, "reject_class": "other"},
+                            DEFAULT_MODEL)
+    floor, other_threshold = tune_thresholds(classifier, data)
+    assert other_threshold < 0.1  # a threshold of its own catches them
+    classifier.unsure_threshold, classifier.other_threshold = floor, other_threshold
+    probabilities = classifier.probabilities(data.x["validation"])
+    unsure = classifier.unsure(probabilities)
+    assert unsure[:100].mean() <= MAX_KNOWN_UNSURE and unsure[100:].mean() == 1.0
+
+    runtime, data = _validation_set(known, [])
+    classifier = Classifier(runtime, {"classes": data.classes, "reject_class": "other"},
+                            DEFAULT_MODEL)
+    assert tune_thresholds(classifier, data)[1] == 1.0  # no "other" drawings: no evidence
 
 
 # --- loading ----------------------------------------------------------------------------------
