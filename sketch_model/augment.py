@@ -25,13 +25,18 @@ def augmenter(seed: int):
     generator = tf.random.Generator.from_seed(seed)
 
     def augment(x):
-        x = tf.raw_ops.ImageProjectiveTransformV3(
-            images=x, transforms=_random_transforms(generator, tf.shape(x)),
-            output_shape=tf.shape(x)[1:3], fill_value=0.0, interpolation="BILINEAR",
-            fill_mode="CONSTANT")
+        x = resample(x, _random_transforms(generator, tf.shape(x)))
         return tf.clip_by_value(_stroke_width(x, generator), 0.0, 255.0)
 
     return augment
+
+
+def resample(x, rows):
+    """The batch ``x`` (B, H, W, 1) resampled once, bilinearly, through the ``transforms``
+    rows; whatever comes from beyond the frame is blank paper (0)."""
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=x, transforms=rows, output_shape=tf.shape(x)[1:3], fill_value=0.0,
+        interpolation="BILINEAR", fill_mode="CONSTANT")
 
 
 def _random_transforms(generator, shape):

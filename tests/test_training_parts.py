@@ -24,15 +24,13 @@ def _transformed(image, **change):
     """``image`` through one ``augment.transforms`` row: no change but ``change``."""
     import tensorflow as tf
 
-    from sketch_model.augment import transforms
+    from sketch_model.augment import resample, transforms
 
     values = {"angle": 0.0, "scale": 1.0, "mirror": False, "shift_x": 0.0, "shift_y": 0.0}
     values.update(change)
     row = transforms(**{k: tf.constant([v]) for k, v in values.items()},
                      height=28.0, width=28.0)
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=image[np.newaxis, :, :, np.newaxis], transforms=row, output_shape=[28, 28],
-        fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT").numpy()[0, :, :, 0]
+    return resample(image[np.newaxis, :, :, np.newaxis], row).numpy()[0, :, :, 0]
 
 
 def test_transform_mirrors_rotates_shifts_and_zooms_about_the_centre(doodle):
