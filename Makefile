@@ -20,7 +20,7 @@ $(STAMP): requirements.txt
 run: $(STAMP)  ## the app on 127.0.0.1:$(PORT), served as in production
 	$(PY) app.py --port $(PORT)
 
-serve: $(STAMP)  ## production server: gunicorn, a worker process per core
+serve: $(STAMP)  ## production server: gunicorn, one worker process more than cores
 	$(PY) app.py --host $(HOST) --port $(PORT)
 
 # Debian's Chromium and its driver, only when missing (browser tests never download one).

@@ -1,9 +1,9 @@
 """Sketchbook's web app: draw an animal, and the model says what it is and how sure it is.
 
-    python app.py [--host 127.0.0.1] [--port 5000] [--workers N] [--threads 4] [--debug]
+    python app.py [--host 127.0.0.1] [--port 5000] [--workers N] [--debug]
 
-serves it in production: gunicorn, one process per CPU core, forked from a process that has
-loaded the model (see ``serve_forked``). ``create_app`` is the WSGI application factory for any
+serves it in production: gunicorn, one process more than there are CPU cores, forked from a
+process that has loaded the model (see ``serve_forked``). ``create_app`` is the WSGI application factory for any
 other server (``waitress-serve --call app:create_app``, ``gunicorn 'app:create_app()'``).
 
 Routes (DESIGN.md, "Contracts"):
@@ -28,18 +28,21 @@ import contextlib
 import io
 import json
 import logging
+import math
 import os
 import socket
 import sys
 import threading
 import time
 import urllib.parse
+from functools import partial
 
 from flask import (Blueprint, Flask, Request, current_app, g, jsonify, render_template,
                    request, send_from_directory)
 from PIL import Image
-from werkzeug.exceptions import (BadRequest, HTTPException, RequestHeaderFieldsTooLarge,
-                                 RequestURITooLarge, UnsupportedMediaType)
+from werkzeug.exceptions import (BadRequest, ClientDisconnected, HTTPException,
+                                 RequestHeaderFieldsTooLarge, RequestURITooLarge,
+                                 UnsupportedMediaType)
 
 from sketch_model.classifier import ModelError, Prediction, load_classifier
 from sketch_model.errors import BlankDrawing, ImageTooLarge, SketchError
@@ -55,6 +58,7 @@ ECHO_LIMIT = 512 * 1024  # show the user's own drawing on the results page up to
 # The drawing travels in the body: an address or headers this long are not from our pages.
 MAX_URL_LENGTH = 8 * 1024  # path + query string
 MAX_HEADER_BYTES = 32 * 1024  # all request headers together (names and values)
+CLIENT_TIMEOUT = 10.0  # seconds a connection may take to send its request (python app.py)
 LOG_PATH_LIMIT = 200  # characters of the path written to the request log
 _LOG_SAFE = "/:@!$&'()*+,;=-._~"  # left as they are in a logged path (RFC 3986 pchar)
 
@@ -81,6 +85,9 @@ MESSAGES = {
          "accepted.",
     500: "Something went wrong on our side. Please try again.",
 }
+# The body stopped short of its Content-Length: the client hung up or stalled past the deadline.
+INCOMPLETE = ("The drawing did not arrive in full: the connection stopped before the whole "
+              "request was sent. Please try again.")
 TITLES = {400: "That didn't work", 404: "Page not found", 405: "Not here",
           413: "Too large", 414: "Address too long", 415: "Wrong kind of data",
           431: "Headers too large", 500: "Something went wrong"}
@@ -293,7 +300,9 @@ def _http_error(error: HTTPException):
     status = error.code or 500
     if status == 500:
         return _unexpected_error(error)
-    if error.description and error.description != type(error).description:
+    if isinstance(error, ClientDisconnected):
+        message = INCOMPLETE
+    elif error.description and error.description != type(error).description:
         message = error.description  # said by our code: already a sentence for a person
     else:
         message = MESSAGES.get(status, error.name + ".").replace("{method}", _method_word())
@@ -378,6 +387,16 @@ def _whole_number(name: str, low: int, high: int):
     return parse
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, not {text!r}") from None
+    if not 0.1 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be 0.1..3600 seconds, not {text}")
+    return value
+
+
 _port = _whole_number("port", 1, 65535)
 _count = _whole_number("count", 1, 64)
 
@@ -446,24 +465,30 @@ def _can_bind(host: str, port: int) -> OSError | None:
     return None
 
 
-def serve_forked(app: Flask, host: str, port: int, workers: int, threads: int) -> None:
-    """Serve ``app`` from ``workers`` gunicorn processes of ``threads`` threads each.
+def serve_forked(app: Flask, host: str, port: int, workers: int,
+                 client_timeout: float = CLIENT_TIMEOUT) -> None:
+    """Serve ``app`` from ``workers`` gunicorn processes that answer one request at a time.
 
-    A guess is CPU work under Python's global interpreter lock, so one process answers about
-    200 a second however many threads it has; processes use every core. The app (its model
-    included) is built once, here, and the workers are forked from it: a broken model stops
-    start-up with one line before any worker exists, and the workers share its memory.
-    Only for a LiteRT model: TensorFlow cannot be used in a process forked after it started.
+    A guess is CPU work under Python's global interpreter lock, so processes, not threads, use
+    the cores. A process takes a connection from the listening socket only when it is free, so
+    requests wait in that one queue and go to whichever process is idle first. (Threaded
+    workers kept each keep-alive client on the process that first accepted it: with 8 clients,
+    one process often had 5 of them while the other idled, and p95 latency went from 16 ms to
+    21-33 ms.) The app (its model included) is built once, here, and the workers are forked
+    from it: a broken model stops start-up with one line before any worker exists, and the
+    workers share its memory. Only for a LiteRT model: TensorFlow cannot be used in a process
+    forked after it started.
     """
     from gunicorn.app.base import BaseApplication
 
     options = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
-        "worker_class": "gthread",
-        "threads": threads,
+        "worker_class": _patient_worker(client_timeout),
         "proc_name": "sketchbook",
         "graceful_timeout": 10,
+        # gunicorn's watchdog restarts a process silent this long: one stuck in a request.
+        "timeout": math.ceil(client_timeout) + 20,
         # Requests from our pages carry the drawing in the body: the address and each header
         # are bounded here, before the app sees them (which then bounds all headers together).
         "limit_request_line": 8190,  # gunicorn's maximum; the app's own is MAX_URL_LENGTH
@@ -485,6 +510,39 @@ def serve_forked(app: Flask, host: str, port: int, workers: int, threads: int) -
     Gunicorn().run()
 
 
+def _patient_worker(timeout: float):
+    """gunicorn's sync worker with a deadline for clients (its own import: only to serve)."""
+    from gunicorn import util
+    from gunicorn.workers.sync import SyncWorker
+
+    class PatientWorker(SyncWorker):
+        """A connection that sends nothing (a browser's unused preconnection) or stalls in the
+        middle of its request is closed after ``timeout`` seconds, with one line in the log,
+        instead of holding its process until gunicorn's watchdog kills it."""
+
+        def init_process(self):
+            self.log.error_log.addFilter(partial(_timeout_in_one_line, timeout))
+            super().init_process()  # runs the worker until it stops
+
+        def accept(self, listener):
+            client, address = listener.accept()
+            client.settimeout(timeout)
+            util.close_on_exec(client)
+            self.handle(listener, client, address)
+
+    return PatientWorker
+
+
+def _timeout_in_one_line(timeout: float, record: logging.LogRecord) -> bool:
+    """gunicorn logs a client's timeout as a socket error with its traceback; it is routine."""
+    error = record.exc_info[1] if record.exc_info else None
+    if isinstance(error, TimeoutError):
+        record.msg = f"closed a connection that sent no whole request within {timeout:g} s"
+        record.args, record.exc_info, record.exc_text = (), None, None
+        record.levelno, record.levelname = logging.INFO, "INFO"
+    return True
+
+
 def serve_threaded(app: Flask, host: str, port: int, threads: int) -> None:
     """Serve ``app`` from this one process with waitress (what a TensorFlow model needs)."""
     from waitress import serve
@@ -502,10 +560,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=_port, default=None,
                         help=f"port (default $PORT or {DEFAULT_PORT})")
     parser.add_argument("--workers", type=_count, default=None,
-                        help="server processes (default: one per usable CPU core); a model "
-                             "without its LiteRT export is served by one process")
+                        help="server processes (default: one more than the usable CPU "
+                             "cores); a model without its LiteRT export is served by one "
+                             "process")
     parser.add_argument("--threads", type=_count, default=4,
-                        help="threads per process (default 4)")
+                        help="threads of that one process (default 4); each gunicorn process "
+                             "answers one request at a time")
+    parser.add_argument("--client-timeout", type=_seconds, default=CLIENT_TIMEOUT,
+                        help="seconds a connection may take to send its request before it is "
+                             f"closed (default {CLIENT_TIMEOUT:g})")
     parser.add_argument("--debug", action="store_true",
                         help="Flask's debug server, one process (never in production)")
     args = parser.parse_args(argv)
@@ -514,7 +577,8 @@ def main(argv: list[str] | None = None) -> int:
             args.port = _port(os.environ.get("PORT") or str(DEFAULT_PORT))
         except argparse.ArgumentTypeError as error:
             parser.error(f"PORT: {error}")
-    workers = args.workers or _usable_cpus()
+    # One more process than cores: a process waiting for a slow client leaves no core idle.
+    workers = args.workers or _usable_cpus() + 1
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(process)d] %(name)s %(message)s")
     if (taken := _can_bind(args.host, args.port)) is not None:
@@ -536,7 +600,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             app.run(host=args.host, port=args.port, debug=True, use_reloader=False)
         elif app.extensions["classifier"].runtime.name == "litert":
-            serve_forked(app, args.host, args.port, workers, args.threads)
+            serve_forked(app, args.host, args.port, workers, args.client_timeout)
         else:
             if workers > 1:
                 log.warning("serving from one process: TensorFlow cannot be shared with "

@@ -175,11 +175,10 @@ def proc_cpu_seconds(pid: int) -> float | None:
 
 # --- the production server ----------------------------------------------------------------
 
-def server_command(port: int, workers: int | None = None, threads: int = 4) -> list[str]:
-    """``python app.py --port N`` (what ``make serve`` runs): gunicorn, one worker process per
-    usable core unless ``workers`` says otherwise, ``threads`` threads each."""
-    command = [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port),
-               "--threads", str(threads)]
+def server_command(port: int, workers: int | None = None) -> list[str]:
+    """``python app.py --port N`` (what ``make serve`` runs): gunicorn, one worker process more
+    than usable cores unless ``workers`` says otherwise."""
+    command = [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)]
     return command + (["--workers", str(workers)] if workers else [])
 
 
@@ -190,9 +189,9 @@ class Server:
     go to a file or the journal in production: never to a pipe nobody reads.
     """
 
-    def __init__(self, workers: int | None = None, threads: int = 4, env: dict | None = None):
+    def __init__(self, workers: int | None = None, env: dict | None = None):
         self.port = free_port()
-        self.workers, self.threads = workers, threads
+        self.workers = workers
         self.env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
         self.log = tempfile.NamedTemporaryFile(prefix="sketchbook-bench-", suffix=".log")
         self.process: subprocess.Popen | None = None
@@ -200,7 +199,7 @@ class Server:
 
     def start(self) -> "Server":
         self.started = time.perf_counter()
-        self.process = subprocess.Popen(server_command(self.port, self.workers, self.threads),
+        self.process = subprocess.Popen(server_command(self.port, self.workers),
                                         cwd=REPO, env=self.env, stdin=subprocess.DEVNULL,
                                         stdout=self.log, stderr=subprocess.STDOUT)
         return self
@@ -260,7 +259,8 @@ class Server:
 
 
 def post_predict(connection: http.client.HTTPConnection, body: bytes) -> tuple[int, bytes]:
-    """One ``POST /api/predict`` on a keep-alive connection: status and body."""
+    """One ``POST /api/predict`` on ``connection`` (reopened if the server closed it): status
+    and body."""
     connection.request("POST", "/api/predict", body=body,
                        headers={"Content-Type": "application/json"})
     response = connection.getresponse()

@@ -2,10 +2,11 @@
 
     python -m benchmarks.http_load [--clients 1 8 32] [--requests 200] [--client-procs 1]
 
-Starts ``python app.py`` (what ``make serve`` runs: gunicorn, a worker process per core) on a
-free port of 127.0.0.1 (``common.Server``), warms it up, then for each concurrency level runs that many clients, each
-with its own keep-alive ``http.client`` connection, sending a fixed number of requests (the
-typical 400x400 cat as ``{"image": data_url}``). Clients are threads in ``--client-procs``
+Starts ``python app.py`` (what ``make serve`` runs: gunicorn, one worker process more than
+cores) on a free port of 127.0.0.1 (``common.Server``), warms it up, then for each concurrency
+level runs that many clients, each with its own ``http.client`` connection (the server closes
+it after each answer and the client reconnects, as a browser would), sending a fixed number of
+requests (the typical 400x400 cat as ``{"image": data_url}``). Clients are threads in ``--client-procs``
 separate client processes (default 1; 0 = threads in this process), so their CPU can be
 measured apart from the server's: on a 2-core machine the load generator competes with the
 server for the same cores, and the table says how much it took.
@@ -39,7 +40,7 @@ WARMUP_REQUESTS = 30  # sequential requests before anything is timed (first call
 
 def _client(port: int, body: bytes, requests: int, ready: threading.Barrier, go,
             out: list) -> None:
-    """One client: its own keep-alive connection, ``requests`` timed POSTs."""
+    """One client: its own connection, ``requests`` timed POSTs."""
     latencies, errors, first_error = [], 0, None
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
     try:
@@ -182,14 +183,13 @@ def main(argv=None) -> dict:
     parser.add_argument("--client-procs", type=int, default=1,
                         help="client processes (default 1; 0 = threads in this process)")
     parser.add_argument("--workers", type=int, default=None,
-                        help="server worker processes (default: python app.py's, one per core)")
-    parser.add_argument("--threads", type=int, default=4,
-                        help="threads per server process (default 4)")
+                        help="server worker processes (default: python app.py's, one more "
+                             "than the cores)")
     parser.add_argument("--canvas", type=int, default=400)
     args = parser.parse_args(argv)
 
     body = api_body(args.canvas)
-    with Server(workers=args.workers, threads=args.threads) as server:
+    with Server(workers=args.workers) as server:
         listening = server.wait_listening()
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=TIMEOUT)
         for _ in range(WARMUP_REQUESTS):
@@ -211,8 +211,8 @@ def main(argv=None) -> dict:
         alive = server.process.poll() is None
 
     workers = len(pids) - 1 if len(pids) > 1 else 1
-    print(f"HTTP POST /api/predict, python app.py: {workers} worker process(es) x "
-          f"{args.threads} threads, {len(body)} byte JSON body, {args.requests} requests per "
+    print(f"HTTP POST /api/predict, python app.py: {workers} worker process(es), "
+          f"{len(body)} byte JSON body, {args.requests} requests per "
           f"client, clients in {args.client_procs or 'this'} process(es); server listening "
           f"after {listening:.1f} s")
     print_table(["clients", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms",
@@ -245,8 +245,7 @@ def main(argv=None) -> dict:
                  for p in processes])
     print(f"Peak of one process {memory['peak_one_process_mb']} MB; all processes together "
           f"(Pss) {memory['final_pss_total_mb']} MB at the end")
-    return {"server_command": "python app.py --host 127.0.0.1 --port N --threads "
-                              f"{args.threads}"
+    return {"server_command": "python app.py --host 127.0.0.1 --port N"
                               + (f" --workers {args.workers}" if args.workers else ""),
             "workers": workers,
             "body_bytes": len(body), "requests_per_client": args.requests,

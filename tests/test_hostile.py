@@ -380,24 +380,24 @@ def make_tiny_model(directory: Path, classes=("cat", "dog", "fish"), name="tiny"
 
 
 class ProductionServer:
-    """``python app.py --port <free> --workers 2 --threads 4``, the production command
-    (``workers=None``: its default, one worker per usable core).
+    """``python app.py --port <free> --workers 2 [options]``, the production command
+    (``workers=None``: its default, one more worker than usable cores).
 
     For a model with its LiteRT export that is gunicorn, its workers forked from the process
     that loaded the model; for one that needs TensorFlow, waitress in that one process.
     """
 
     def __init__(self, model: Path | str | None, log_path: Path, workers: int | None = 2,
-                 threads: int = 4, start_timeout: float = 240.0):
+                 options: tuple[str, ...] = (), start_timeout: float = 240.0):
         self.model, self.log_path = model, Path(log_path)
-        self.workers, self.threads = workers, threads
+        self.workers, self.options = workers, list(options)
         self.start_timeout = start_timeout
         self.port = 0
         self.process: subprocess.Popen | None = None
 
     def command(self) -> list[str]:
-        return [sys.executable, "app.py", "--port", str(self.port), "--threads",
-                str(self.threads)] + (["--workers", str(self.workers)] if self.workers else [])
+        return [sys.executable, "app.py", "--port", str(self.port), *self.options] + (
+            ["--workers", str(self.workers)] if self.workers else [])
 
     def start(self) -> "ProductionServer":
         self.port = free_port()
@@ -752,8 +752,8 @@ def test_python_app_py_keeps_a_large_upload_in_memory(request, exported, tmp_pat
 
 
 def test_every_worker_of_the_production_server_answers(server):
-    """Guesses are CPU work under Python's interpreter lock: the production server forks a
-    worker per core (here 2), and requests arriving together are shared between them."""
+    """Guesses are CPU work under Python's interpreter lock: the production server forks
+    worker processes (here 2), and requests arriving together are shared between them."""
     workers = server.pids(expected=1 + server.workers)[1:]
     assert len(workers) == server.workers
     valid = valid_requests()[1]
@@ -764,3 +764,35 @@ def test_every_worker_of_the_production_server_answers(server):
     time.sleep(0.5)  # let the server's stderr reach the file
     answered_by = set(re.findall(r"\[(\d+)\] sketchbook POST /api/predict 200", server.log()))
     assert answered_by == {str(pid) for pid in workers}, (answered_by, workers)
+
+
+def test_a_client_that_sends_nothing_or_stops_halfway_is_cut_off(exported_model_file,
+                                                                  tmp_path):
+    """Each server process answers one connection at a time, so one that sends nothing (a
+    browser's unused preconnection) or stops in the middle of its drawing must not keep the
+    process from others. With both processes held by such connections, a valid request is
+    still answered, once they are cut off after --client-timeout: the silent one closed with
+    one line in the log, the stalled one told that its drawing did not arrive in full. No
+    traceback. (Without the deadline, gunicorn's watchdog would free the processes after 30
+    s, and the valid request would fail on its 10 s socket timeout.)"""
+    valid = valid_requests()[1]
+    with ProductionServer(exported_model_file, tmp_path / "server.log", workers=2,
+                          options=("--client-timeout", "1")) as server:
+        silent = socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT)
+        halfway = socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT)
+        halfway.sendall(b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        b"Content-Type: application/json\r\nContent-Length: 9000\r\n\r\n"
+                        b'{"image": "data:image/png;base64,iVBOR')
+        check_valid(send(server.port, valid), valid)
+        with silent:
+            assert silent.recv(1024) == b"", "the silent connection got an answer"
+        with halfway:
+            response = http.client.HTTPResponse(halfway, method="POST")
+            response.begin()
+            answer = json.loads(response.read())
+        time.sleep(0.5)  # let the server's stderr reach the file
+        log = server.log()
+    assert response.status == 400
+    assert answer == {"error": webapp.INCOMPLETE}
+    assert log.count("closed a connection that sent no whole request within 1 s") == 1, log
+    assert "Traceback" not in log, log
