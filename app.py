@@ -3,8 +3,9 @@
     python app.py [--host 127.0.0.1] [--port 5000] [--workers N] [--debug]
 
 serves it in production: gunicorn, one process more than there are CPU cores, forked from a
-process that has loaded the model (see ``serve_forked``). ``create_app`` is the WSGI application factory for any
-other server (``waitress-serve --call app:create_app``, ``gunicorn 'app:create_app()'``).
+process that has loaded the model (see ``serve_forked``). ``create_app`` is the WSGI
+application factory for any other server (``waitress-serve --call app:create_app``,
+``gunicorn 'app:create_app()'``).
 
 Routes (DESIGN.md, "Contracts"):
 
@@ -564,8 +565,9 @@ def main(argv: list[str] | None = None) -> int:
                              "cores); a model without its LiteRT export is served by one "
                              "process")
     parser.add_argument("--threads", type=_count, default=4,
-                        help="threads of that one process (default 4); each gunicorn process "
-                             "answers one request at a time")
+                        help="threads of the one waitress process that serves a model "
+                             "without its LiteRT export (default 4); gunicorn's processes "
+                             "answer one request at a time")
     parser.add_argument("--client-timeout", type=_seconds, default=CLIENT_TIMEOUT,
                         help="seconds a connection may take to send its request before it is "
                              f"closed (default {CLIENT_TIMEOUT:g})")

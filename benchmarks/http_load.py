@@ -6,10 +6,10 @@ Starts ``python app.py`` (what ``make serve`` runs: gunicorn, one worker process
 cores) on a free port of 127.0.0.1 (``common.Server``), warms it up, then for each concurrency
 level runs that many clients, each with its own ``http.client`` connection (the server closes
 it after each answer and the client reconnects, as a browser would), sending a fixed number of
-requests (the typical 400x400 cat as ``{"image": data_url}``). Clients are threads in ``--client-procs``
-separate client processes (default 1; 0 = threads in this process), so their CPU can be
-measured apart from the server's: on a 2-core machine the load generator competes with the
-server for the same cores, and the table says how much it took.
+requests (the typical 400x400 cat as ``{"image": data_url}``). Clients are threads in
+``--client-procs`` separate client processes (default 1; 0 = threads in this process), so
+their CPU can be measured apart from the server's: on a 2-core machine the load generator
+competes with the server for the same cores, and the table says how much it took.
 
 Figures per level: requests per second (all requests / wall time from the first request sent
 to the last answer), latency p50/p95/p99, errors (anything but a 200 with a JSON prediction),

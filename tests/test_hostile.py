@@ -4,8 +4,9 @@ Every bad request must get a 4xx with a sentence for a person (``{"error": ...}`
 the error page on /predict), and the server must answer the next, valid request. The battery
 runs twice: through Flask's test client, and as raw bytes over a socket to the production
 command (``python app.py``: gunicorn workers forked from the process that loaded the model), so
-that addresses and headers far too long meet the real server. Nothing here asserts on time (project rule): a hang fails on a
-10 s socket timeout instead, and the slowest answer is reported at the end of the run.
+that addresses and headers far too long meet the real server. Nothing here asserts on time
+(project rule): a hang fails on a 10 s socket timeout instead, and the slowest answer is
+reported at the end of the run.
 
 Also here: what reaches the log, and how start-up fails on a missing or corrupt model.
 
