@@ -7,9 +7,8 @@ on drawings of other things), that class is never an answer. The answer is "unsu
 best known class is below ``unsure_threshold``, or when the "other" class outweighs it or is
 above ``other_threshold``: training weights the classes equally, which makes the many "other"
 drawings count for less and their class's probability come out low, so it gets a threshold of
-its own. Its
-``class_bias`` (tuned on the validation split, see ``evaluate``) shifts each class's log
-probability before any decision, so that no class is favoured over another.
+its own. Its ``class_bias`` (tuned on the validation split, see ``evaluate``) shifts each
+class's log probability before any decision, so that no class is favoured over another.
 
 The web app, the evaluation and the benchmarks all decide through ``Classifier.decide``.
 """
@@ -126,7 +125,7 @@ class Classifier:
         self.unsure_threshold = float(metadata.get("unsure_threshold", 0.0))
         self.other_threshold = float(metadata.get("other_threshold", 1.0))
         self.class_bias = metadata.get("class_bias", {})
-        self._known = np.array([self.classes.index(c) for c in self.labels])
+        self.known = np.array([self.classes.index(c) for c in self.labels])  # labels' outputs
         self._reject_index = None if self.reject_class is None else \
             self.classes.index(self.reject_class)
         if runtime.outputs != len(self.classes):
@@ -166,7 +165,7 @@ class Classifier:
     def decide(self, probabilities: np.ndarray) -> Prediction:
         """Turn one row of class probabilities (as ``probabilities`` gives them: bias
         applied) into ranked known classes and an honest answer."""
-        known = probabilities[self._known]
+        known = probabilities[self.known]
         order = np.argsort(-known, kind="stable")
         ranking = tuple(Guess(self.labels[i], float(known[i])) for i in order)
         unsure = bool(self.unsure(probabilities[np.newaxis])[0])
@@ -176,7 +175,7 @@ class Classifier:
     def unsure(self, probabilities: np.ndarray, threshold: float | None = None,
                other_threshold: float | None = None) -> np.ndarray:
         """For rows of model outputs: is the answer "unsure"? (at the thresholds if given)"""
-        return unsure_rows(probabilities, self._known, self._reject_index,
+        return unsure_rows(probabilities, self.known, self._reject_index,
                            self.unsure_threshold if threshold is None else threshold,
                            self.other_threshold if other_threshold is None else other_threshold)
 

@@ -48,7 +48,7 @@ def tune_class_bias(classifier: Classifier, data: Dataset) -> dict[str, float]:
     """
     classifier.class_bias = {}
     rows = data.known_mask("validation")
-    known = np.array([classifier.classes.index(c) for c in classifier.labels])
+    known = classifier.known
     logs = np.log(np.clip(classifier.probabilities(data.x["validation"][rows])[:, known],
                           1e-12, None))
     y = np.searchsorted(known, data.y["validation"][rows])
@@ -115,8 +115,7 @@ def score(classifier: Classifier, probabilities: np.ndarray, y: np.ndarray) -> d
     is the best known class; "unsure" is not an answer, so these figures show how well the
     network tells the known classes apart.
     """
-    classes = classifier.classes
-    known = np.array([classes.index(c) for c in classifier.labels])
+    known = classifier.known
     rows = np.isin(y, known)
     probabilities, y = probabilities[rows][:, known], np.searchsorted(known, y[rows])
     predicted = probabilities.argmax(axis=1)
