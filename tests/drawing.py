@@ -179,14 +179,16 @@ def page_png(canvas_png: bytes) -> bytes:
     height, width = alpha.shape
     rows = np.zeros((height, width + 1), np.uint8)  # filter type 0, then the row
     rows[:, 1:] = 255 - alpha
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data)))
-
     return (b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows.tobytes())) + chunk(b"IEND", b""))
+            + png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + png_chunk(b"IDAT", zlib.compress(rows.tobytes())) + png_chunk(b"IEND", b""))
+
+
+def png_chunk(kind: bytes, payload: bytes, crc: int | None = None) -> bytes:
+    """One PNG chunk: length, type, payload and its CRC (``crc`` instead, to forge a bad one)."""
+    if crc is None:
+        crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
 
 
 def png_bytes(image: Image.Image, **params) -> bytes:

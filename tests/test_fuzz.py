@@ -31,7 +31,7 @@ from PIL import Image, ImageDraw, ImageFile
 from sketch_model import preprocess
 from sketch_model.errors import ImageTooLarge, NotAnImage, SketchError
 from sketch_model.preprocess import MAX_PIXELS, MAX_SIDE, decode_data_url, to_bitmap
-from tests.drawing import ANIMALS, png_bytes, render_canvas
+from tests.drawing import ANIMALS, png_bytes, png_chunk, render_canvas
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FUZZ = dict(deadline=2000, database=None, derandomize=False,
@@ -100,12 +100,6 @@ def example_counts(request):
 
 
 # --- PNG surgery ---------------------------------------------------------------------------
-
-def chunk(kind: bytes, payload: bytes, crc: int | None = None) -> bytes:
-    if crc is None:
-        crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
-
 
 def chunks_of(png: bytes) -> list[tuple[bytes, bytes]]:
     """(type, payload) of each chunk of a valid PNG."""
@@ -231,7 +225,7 @@ def mutated_pngs(draw):
     data = bytearray(SIGNATURE)
     for index, (kind, payload) in enumerate(chunks):
         good = zlib.crc32(kind + payload) & 0xFFFFFFFF
-        data += chunk(kind, payload, good ^ 0x5A5A5A5A if index in bad_crcs else good)
+        data += png_chunk(kind, payload, good ^ 0x5A5A5A5A if index in bad_crcs else good)
     for _ in range(draw(st.integers(0, 3))):
         operation = draw(st.sampled_from(["flip", "truncate", "length", "splice"]))
         if not data:
@@ -311,7 +305,7 @@ def test_decode_data_url_raises_only_our_errors(text):
                                                      st.binary(max_size=2000))))
 @example(b"")
 @example(SIGNATURE)
-@example(SIGNATURE + chunk(b"IHDR", b"\0" * 13))
+@example(SIGNATURE + png_chunk(b"IHDR", b"\0" * 13))
 def test_to_bitmap_of_arbitrary_bytes_raises_only_our_errors(data):
     count("arbitrary bytes")
     with decoders_watched():
@@ -464,7 +458,7 @@ def test_a_transparency_table_longer_than_the_palette_is_a_damaged_png():
     chunks = chunks_of(_encoded(grey.convert("P"), transparency=255))
     palette_entries = len(dict(chunks)[b"PLTE"]) // 3
     png = SIGNATURE + b"".join(
-        chunk(kind, b"\xff" * (palette_entries + 1) if kind == b"tRNS" else payload)
+        png_chunk(kind, b"\xff" * (palette_entries + 1) if kind == b"tRNS" else payload)
         for kind, payload in chunks)
     with pytest.raises(NotAnImage, match="damaged"):
         to_bitmap(png)

@@ -40,7 +40,7 @@ from PIL import Image
 
 import app as webapp
 from sketch_model.classifier import ModelError
-from tests.drawing import ANIMALS, png_bytes, render_canvas
+from tests.drawing import ANIMALS, png_bytes, png_chunk, render_canvas
 
 REPO = Path(__file__).resolve().parents[1]
 SENTENCE = re.compile(r"^[A-Z].{8,}[.!?]$", re.DOTALL)
@@ -52,11 +52,6 @@ LATENCIES: dict[str, list[float]] = {"test client": [], "production server": []}
 
 # --- payloads ---------------------------------------------------------------------------------
 
-def chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + \
-        struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
-
-
 def declared_png(width: int, height: int, *, first: tuple[int, int] | None = None,
                  full: bool = False) -> bytes:
     """A grey PNG declaring ``width`` x ``height`` with valid CRCs and a small IDAT.
@@ -64,7 +59,7 @@ def declared_png(width: int, height: int, *, first: tuple[int, int] | None = Non
     ``first``: an earlier IHDR with this size (Pillow believes the last one).
     ``full``: the IDAT really inflates to the whole declared picture (zeros compress ~1000:1).
     """
-    ihdr = [chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+    ihdr = [png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
             for w, h in ([first] if first else []) + [(width, height)]]
     if full:
         packer = zlib.compressobj(9)
@@ -72,8 +67,8 @@ def declared_png(width: int, height: int, *, first: tuple[int, int] | None = Non
         data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
     else:
         data = zlib.compress(bytes(1024))
-    return (b"\x89PNG\r\n\x1a\n" + b"".join(ihdr) + chunk(b"IDAT", data)
-            + chunk(b"IEND", b""))
+    return (b"\x89PNG\r\n\x1a\n" + b"".join(ihdr) + png_chunk(b"IDAT", data)
+            + png_chunk(b"IEND", b""))
 
 
 def _encoded(image: Image.Image, fmt: str, **params) -> bytes:
@@ -125,7 +120,7 @@ def _long_trns() -> bytes:
         chunks.append((kind, png[at + 8:at + 8 + length]))
         at += 12 + length
     colours = len(dict(chunks)[b"PLTE"]) // 3
-    return png[:8] + b"".join(chunk(kind, b"\xff" * (colours + 1) if kind == b"tRNS" else data)
+    return png[:8] + b"".join(png_chunk(kind, b"\xff" * (colours + 1) if kind == b"tRNS" else data)
                               for kind, data in chunks)
 
 

@@ -12,8 +12,8 @@ from PIL import Image, ImageDraw
 
 from sketch_model.errors import BlankDrawing, ImageTooLarge, NotAnImage, SketchError
 from sketch_model.preprocess import MAX_PNG_BYTES, decode_data_url, read_ink, to_bitmap
-from tests.drawing import (ANIMALS, canvas_from_bitmap, page_png, png_bytes, random_strokes,
-                           render_canvas, render_quickdraw)
+from tests.drawing import (ANIMALS, canvas_from_bitmap, page_png, png_bytes, png_chunk,
+                           random_strokes, render_canvas, render_quickdraw)
 
 STROKE_SETS = [(name, make()) for name, make in ANIMALS.items()] + \
               [(f"random-{seed}", random_strokes(seed)) for seed in range(10)]
@@ -212,17 +212,12 @@ def test_oversized_data_url_is_refused_before_decoding():
         decode_data_url("data:image/png;base64," + "A" * (MAX_PNG_BYTES * 2))
 
 
-def _png_chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + \
-        struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
-
-
 def _declared_png(width: int, height: int) -> bytes:
     """A PNG that claims a size but carries only a sliver of (valid) compressed zeros."""
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     data = zlib.compress(b"\0" * 1024)
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", data)
-            + _png_chunk(b"IEND", b""))
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", data)
+            + png_chunk(b"IEND", b""))
 
 
 def test_decompression_bomb_is_refused_before_decoding():
