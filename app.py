@@ -374,32 +374,22 @@ def _finish_response(response):
 
 # --- running --------------------------------------------------------------------------------
 
-def _whole_number(name: str, low: int, high: int):
-    """An argparse type: a whole number from ``low`` to ``high``, else a message naming it."""
-    def parse(text: str) -> int:
+def _bounded(name: str, low, high, kind=int, what: str = "a whole number"):
+    """An argparse type: a ``kind`` from ``low`` to ``high``, else a message naming it."""
+    def parse(text: str):
         try:
-            value = int(text)
+            value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number, not {text!r}") \
-                from None
-        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{name} must be {what}, not {text!r}") from None
+        if not low <= value <= high:  # also refuses nan
             raise argparse.ArgumentTypeError(f"{name} must be {low}..{high}, not {value}")
         return value
     return parse
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, not {text!r}") from None
-    if not 0.1 <= value <= 3600:
-        raise argparse.ArgumentTypeError(f"must be 0.1..3600 seconds, not {text}")
-    return value
-
-
-_port = _whole_number("port", 1, 65535)
-_count = _whole_number("count", 1, 64)
+_port = _bounded("port", 1, 65535)
+_count = _bounded("count", 1, 64)
+_seconds = _bounded("seconds", 0.1, 3600, float, "a number")
 
 
 class _HeldOutput:
