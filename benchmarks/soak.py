@@ -2,12 +2,13 @@
 
     python -m benchmarks.soak [--quick] [--requests 5000] [--clients 32] [--model PATH]
 
-Starts ``python app.py`` (the production command: gunicorn, a worker process per core) on a
-free 127.0.0.1 port (the shipped model unless --model), warms it up, then sends valid drawings
-and the bad requests of tests/test_hostile.py (about half each), every request on its own
-connection, and prints: requests per second, the status counts, latency percentiles, the
-server's resident memory (VmRSS of its processes together) after warm-up and at the end, and
-any 5xx or failed connection. Stops the server afterwards. Exit status 1 if any answer was a 5xx or any connection failed.
+Starts ``python app.py`` (the production command: gunicorn, one worker process more than
+cores) on a free 127.0.0.1 port (the shipped model unless --model), warms it up, then sends
+valid drawings and the bad requests of tests/test_hostile.py (about half each), every request
+on its own connection, and prints: requests per second, the status counts, latency
+percentiles, the server's resident memory (VmRSS of its processes together) after warm-up and
+at the end, and any 5xx or failed connection. Stops the server afterwards. Exit status 1 if
+any answer was a 5xx or any connection failed.
 """
 
 from __future__ import annotations
