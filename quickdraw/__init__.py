@@ -1,15 +1,18 @@
-"""Fetch and load Google Quick, Draw! ``numpy_bitmap`` files (28x28 uint8 drawings).
+"""Fetch and load Google Quick, Draw! drawings: ``numpy_bitmap`` files (28x28 uint8 bitmaps)
+and ``simplified`` stroke files (``.ndjson``, one drawing a line).
 
     >>> import quickdraw
     >>> cats = quickdraw.load("cat", 5000)      # (5000, 784) uint8, white ink on black
     >>> quickdraw.fetch("sea turtle", 1000)     # Path of the cached .npy file
+    >>> ants = quickdraw.load_strokes("ant", 25)  # [Drawing(word, strokes, ...), ...]
 
 Only the bytes needed are downloaded (an HTTP Range request for the first N
-rows) and kept in a cache folder; a later, larger request fetches only the
-missing rows. Where files come from and where they are kept are set by
-``QUICKDRAW_SOURCE`` and ``QUICKDRAW_CACHE`` (see :mod:`quickdraw.config`) or by
-the ``source=`` and ``cache=`` arguments. A cached file with enough rows is used
-whatever source it came from.
+rows; the first N lines of a stroke file, streamed) and kept in a cache folder; a
+later, larger request fetches only the missing drawings. Where files come from and
+where they are kept are set by ``QUICKDRAW_SOURCE`` (bitmaps),
+``QUICKDRAW_STROKES_SOURCE`` (strokes) and ``QUICKDRAW_CACHE`` (see
+:mod:`quickdraw.config`) or by the ``source=`` and ``cache=`` arguments. A cached
+file with enough drawings is used whatever source it came from.
 
 Errors a user can cause are :class:`QuickDrawError` subclasses with a one-line
 message. This package never imports TensorFlow.
@@ -25,14 +28,18 @@ import numpy as np
 from . import config
 from .cache import Cache, CachedFile
 from .categories import categories, validate
-from .errors import (CacheError, DownloadError, DownloadTimeout, MissingFile, NotNpyFile,
-                     QuickDrawError, SourceError, TruncatedData, UnknownCategory)
+from .errors import (CacheError, DownloadError, DownloadTimeout, EmptyDrawing,
+                     MalformedDrawing, MissingFile, NotNpyFile, NotStrokeFile, QuickDrawError,
+                     SourceError, TruncatedData, UnknownCategory, WrongCategory)
 from .fetch import FetchResult, fetch_file, read_rows
+from .strokes import Drawing, fetch_strokes, load_strokes
 
 __all__ = [
-    "load", "fetch", "categories", "cached", "validate", "CachedFile", "FetchResult",
-    "fetch_file", "QuickDrawError", "UnknownCategory", "SourceError", "MissingFile",
-    "DownloadError", "DownloadTimeout", "NotNpyFile", "TruncatedData", "CacheError",
+    "load", "fetch", "load_strokes", "fetch_strokes", "Drawing", "categories", "cached",
+    "validate", "CachedFile", "FetchResult", "fetch_file", "QuickDrawError", "UnknownCategory",
+    "SourceError", "MissingFile", "DownloadError", "DownloadTimeout", "NotNpyFile",
+    "TruncatedData", "NotStrokeFile", "MalformedDrawing", "WrongCategory", "EmptyDrawing",
+    "CacheError",
 ]
 
 PathLike = str | os.PathLike
@@ -64,7 +71,8 @@ def load(name: str, limit: int | None = None, *, source: PathLike | None = None,
 
 
 def cached(cache: PathLike | None = None) -> list[CachedFile]:
-    """The valid files in the cache folder, by name: ``(name, rows, bytes, path)`` each."""
+    """The valid bitmap files in the cache folder, by name: ``(name, rows, bytes, path)``
+    each (:class:`~quickdraw.cache.StrokeCache` lists the stroke files)."""
     return Cache(config.cache_dir(cache)).scan()[0]
 
 

@@ -1,6 +1,7 @@
 """Command line: ``python -m quickdraw fetch|list|info``.
 
     python -m quickdraw fetch cat dog "sea turtle" --limit 5000 [--source S] [--cache DIR]
+    python -m quickdraw fetch ant --strokes --limit 25 [--source S]
     python -m quickdraw list
     python -m quickdraw info [--cache DIR]
 
@@ -15,10 +16,11 @@ import os
 import sys
 
 from . import config
-from .cache import Cache
+from .cache import Cache, StrokeCache
 from .categories import categories, validate
 from .errors import MissingFile, QuickDrawError
 from .fetch import fetch_file
+from .strokes import fetch_strokes
 
 
 def _positive_int(text: str) -> int:
@@ -52,10 +54,11 @@ def _size(n: int) -> str:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m quickdraw",
-        description="Fetch Google Quick, Draw! 28x28 bitmaps (numpy_bitmap .npy files) "
-                    "into a local cache.",
-        epilog="Environment: QUICKDRAW_SOURCE (base URL or folder), QUICKDRAW_CACHE "
-               "(cache folder), QUICKDRAW_TIMEOUT (seconds).")
+        description="Fetch Google Quick, Draw! drawings into a local cache: 28x28 bitmaps "
+                    "(numpy_bitmap .npy files) or simplified strokes (.ndjson files).",
+        epilog="Environment: QUICKDRAW_SOURCE and QUICKDRAW_STROKES_SOURCE (base URL or "
+               "folder of bitmaps and of strokes), QUICKDRAW_CACHE (cache folder), "
+               "QUICKDRAW_TIMEOUT (seconds).")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     f = sub.add_parser("fetch", help="download the first N drawings of categories",
@@ -64,8 +67,12 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("names", nargs="+", metavar="NAME", help='category names, e.g. cat "sea turtle"')
     f.add_argument("--limit", "-n", type=_positive_int, default=None,
                    help="drawings per category (default: the whole file)")
+    f.add_argument("--strokes", action="store_true",
+                   help="simplified stroke drawings (.ndjson) instead of bitmaps")
     f.add_argument("--source", help=f"base URL or folder (default: $QUICKDRAW_SOURCE or "
-                                    f"{config.DEFAULT_SOURCE})")
+                                    f"{config.DEFAULT_SOURCE}; with --strokes, "
+                                    f"$QUICKDRAW_STROKES_SOURCE or "
+                                    f"{config.DEFAULT_STROKES_SOURCE})")
     f.add_argument("--cache", help="cache folder (default: $QUICKDRAW_CACHE or ~/.cache/quickdraw)")
     f.add_argument("--timeout", type=_positive_float, default=None,
                    help=f"seconds to wait for the server (default {config.DEFAULT_TIMEOUT:g})")
@@ -82,11 +89,12 @@ def parser() -> argparse.ArgumentParser:
 
 def _fetch(args) -> int:
     names = [validate(name) for name in args.names]  # all typos before any download
+    fetch = fetch_strokes if args.strokes else fetch_file
     failed = 0
     for name in dict.fromkeys(names):
         try:
-            result = fetch_file(name, args.limit, source=args.source, cache=args.cache,
-                                progress=False if args.quiet else None, timeout=args.timeout)
+            result = fetch(name, args.limit, source=args.source, cache=args.cache,
+                           progress=False if args.quiet else None, timeout=args.timeout)
         except MissingFile as e:  # the others may still be there: go on
             print(f"error: {e}", file=sys.stderr)
             failed += 1
@@ -103,20 +111,24 @@ def _list(args) -> int:
 
 
 def _info(args) -> int:
-    store = Cache(config.cache_dir(args.cache))
-    good, bad = store.scan()
-    print(f"cache folder: {store.folder}" + ("" if store.folder.is_dir() else " (not created yet)"))
-    width = max((len(e.name) for e in good), default=0)
-    for e in good:
-        if e.source is None:
-            note = "source unknown"
-        else:
-            note = f"{'all' if e.complete else 'first'} drawings of {e.source}"
-        print(f"{e.name:<{width}}  {e.rows:>7} drawings  {_size(e.bytes):>9}  {e.path}  ({note})")
-    for path, problem in bad:
-        print(f"damaged: {path} ({problem}); it will be fetched again when needed")
-    total = sum(e.bytes for e in good)
-    print(f"{len(good)} cached {'category' if len(good) == 1 else 'categories'}, {_size(total)}")
+    folder = config.cache_dir(args.cache)
+    print(f"cache folder: {folder}" + ("" if folder.is_dir() else " (not created yet)"))
+    total = count = 0
+    for kind, store in (("bitmaps", Cache(folder)), ("strokes", StrokeCache(folder))):
+        good, bad = store.scan()
+        width = max((len(e.name) for e in good), default=0)
+        for e in good:
+            if e.source is None:
+                note = "source unknown"
+            else:
+                note = f"{'all' if e.complete else 'first'} drawings of {e.source}"
+            print(f"{e.name:<{width}}  {kind}  {e.rows:>7} drawings  {_size(e.bytes):>9}  "
+                  f"{e.path}  ({note})")
+        for path, problem in bad:
+            print(f"damaged: {path} ({problem}); it will be fetched again when needed")
+        total += sum(e.bytes for e in good)
+        count += len(good)
+    print(f"{count} cached {'file' if count == 1 else 'files'}, {_size(total)}")
     return 0
 
 

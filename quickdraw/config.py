@@ -3,6 +3,8 @@
 ``QUICKDRAW_SOURCE``  where ``<name>.npy`` files come from: a base URL (http/https),
                       a ``file://`` URL or a local folder (relative to the current
                       directory). Default: Google's official numpy_bitmap bucket.
+``QUICKDRAW_STROKES_SOURCE``  the same for the simplified stroke drawings,
+                      ``<name>.ndjson``. Default: the official bucket's simplified folder.
 ``QUICKDRAW_CACHE``   the folder downloaded files are kept in. Default:
                       ``$XDG_CACHE_HOME/quickdraw``, else ``~/.cache/quickdraw``.
 ``QUICKDRAW_TIMEOUT`` seconds to wait for a server to connect or send more bytes
@@ -21,6 +23,7 @@ from pathlib import Path
 from .errors import QuickDrawError
 
 DEFAULT_SOURCE = "https://storage.googleapis.com/quickdraw_dataset/full/numpy_bitmap"
+DEFAULT_STROKES_SOURCE = "https://storage.googleapis.com/quickdraw_dataset/full/simplified"
 DEFAULT_TIMEOUT = 30.0
 
 
@@ -30,10 +33,17 @@ def _env(name: str) -> str | None:
 
 
 def source(explicit: str | os.PathLike | None = None) -> str:
-    """The source to fetch from, as the user wrote it (URL or folder path)."""
+    """The source of bitmaps to fetch from, as the user wrote it (URL or folder path)."""
     if explicit is not None and str(explicit).strip():
         return str(explicit).strip()
     return _env("QUICKDRAW_SOURCE") or DEFAULT_SOURCE
+
+
+def strokes_source(explicit: str | os.PathLike | None = None) -> str:
+    """The source of simplified stroke drawings, as the user wrote it (URL or folder path)."""
+    if explicit is not None and str(explicit).strip():
+        return str(explicit).strip()
+    return _env("QUICKDRAW_STROKES_SOURCE") or DEFAULT_STROKES_SOURCE
 
 
 def cache_dir(explicit: str | os.PathLike | None = None) -> Path:

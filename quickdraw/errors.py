@@ -49,5 +49,22 @@ class TruncatedData(SourceError):
     """Fewer bytes arrived (or are on disk) than the .npy header promised."""
 
 
+class NotStrokeFile(SourceError):
+    """The data is not a simplified ``.ndjson`` stroke file (e.g. an HTML page, binary data)."""
+
+
+class MalformedDrawing(SourceError):
+    """A line of a stroke file is not one simplified drawing (not JSON, a field missing,
+    strokes that are not ``[[x...], [y...]]`` in 0..255)."""
+
+
+class WrongCategory(MalformedDrawing):
+    """A line of a stroke file holds a drawing of another category than the file's."""
+
+
+class EmptyDrawing(MalformedDrawing):
+    """A line of a stroke file holds a drawing without strokes, or a stroke without points."""
+
+
 class CacheError(QuickDrawError):
     """The cache folder cannot be created, read or written."""

@@ -62,15 +62,17 @@ def check_limit(limit) -> int | None:
     return value
 
 
-class _Progress:
-    """A tqdm byte counter on stderr, or nothing (see :func:`fetch_file`'s ``progress``)."""
+class Progress:
+    """A tqdm counter of bytes (or ``unit``) on stderr, or nothing (see :func:`fetch_file`'s
+    ``progress``)."""
 
-    def __init__(self, progress: bool | None, name: str) -> None:
+    def __init__(self, progress: bool | None, name: str, unit: str = "B") -> None:
         self._bar = None
         self._mode = progress
         self._name = name
+        self._unit = unit
 
-    def start(self, total: int, done: int) -> None:
+    def start(self, total: int | None, done: int) -> None:
         if self._mode is False:
             return
         if self._mode is None:
@@ -81,8 +83,10 @@ class _Progress:
             from tqdm import tqdm
         except ImportError:  # progress bars are a nicety, not a requirement
             return
-        self._bar = tqdm(total=total, initial=done, desc=self._name, unit="B",
-                         unit_scale=True, unit_divisor=1024, leave=False, file=sys.stderr,
+        in_bytes = self._unit == "B"
+        self._bar = tqdm(total=total, initial=done, desc=self._name, unit=self._unit,
+                         unit_scale=in_bytes, unit_divisor=1024 if in_bytes else 1000,
+                         leave=False, file=sys.stderr,
                          delay=1.0 if self._mode is None else 0.0, dynamic_ncols=True)
 
     def update(self, n: int) -> None:
@@ -99,7 +103,7 @@ class _Stream:
     """Bytes ``[pos, stop)`` of one source file, over as few replies as needed."""
 
     def __init__(self, src: Source, name: str, start: int, stop: int | None,
-                 progress: _Progress) -> None:
+                 progress: Progress) -> None:
         self.src, self.name = src, name
         self.pos, self.stop = start, stop
         self.reply: Reply | None = None
@@ -148,7 +152,7 @@ class _Stream:
             if out is None:
                 parts.append(data)
             else:
-                _write(out, data)
+                write(out, data)
             want -= len(data)
         return b"".join(parts) if out is None else None
 
@@ -158,7 +162,7 @@ class _Stream:
             self.reply = None
 
 
-def _write(out, data: bytes) -> None:
+def write(out, data: bytes) -> None:
     try:
         out.write(data)
     except OSError as e:
@@ -177,7 +181,7 @@ def _check_size(reply: Reply | None, header: npy.Header) -> None:
 def _download(name: str, limit: int | None, src: Source, store: Cache,
               progress: bool | None) -> FetchResult:
     """Fetch the first ``limit`` rows (all when None) from scratch."""
-    bar = _Progress(progress, name)
+    bar = Progress(progress, name)
     stream = _Stream(src, name, 0, None if limit is None else GUESS_HEADER + limit * ROW, bar)
     try:
         with store.writer(name) as out:
@@ -191,7 +195,7 @@ def _download(name: str, limit: int | None, src: Source, store: Cache,
             _check_size(stream.reply, header)
             rows = header.rows if limit is None else min(limit, header.rows)
             stream.stop = header.length + rows * ROW
-            _write(out, npy.build_header(rows))
+            write(out, npy.build_header(rows))
             bar.start(stream.stop, stream.pos)
             stream.copy(stream.stop - stream.pos, out, f"the first {rows} drawings")
             stream.close()
@@ -208,7 +212,7 @@ def _extend(name: str, limit: int | None, src: Source, store: Cache,
     rows = origin.source_rows if limit is None else min(limit, origin.source_rows)
     start = origin.header_length + entry.rows * ROW
     stop = origin.header_length + rows * ROW
-    bar = _Progress(progress, name)
+    bar = Progress(progress, name)
     stream = _Stream(src, name, start, stop, bar)
     try:
         with store.writer(name) as out:
@@ -216,7 +220,7 @@ def _extend(name: str, limit: int | None, src: Source, store: Cache,
             if reply.total is not None and reply.total != (
                     origin.header_length + origin.source_rows * ROW):
                 raise _SourceChanged
-            _write(out, npy.build_header(rows))
+            write(out, npy.build_header(rows))
             old = npy.inspect_file(entry.path)
             with open(entry.path, "rb") as cached:
                 cached.seek(old.length)
@@ -224,7 +228,7 @@ def _extend(name: str, limit: int | None, src: Source, store: Cache,
                     data = cached.read(CHUNK)
                     if not data:
                         break
-                    _write(out, data)
+                    write(out, data)
             bar.start(stop - start, 0)
             stream.copy(stop - start, out, f"the first {rows} drawings")
             stream.close()

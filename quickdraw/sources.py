@@ -1,4 +1,4 @@
-"""Where ``<name>.npy`` files are read from: an HTTP(S) server or a local folder.
+"""Where ``<name>.npy`` and ``<name>.ndjson`` files are read from: an HTTP(S) server or a folder.
 
 Both kinds answer the same question, "give me bytes [start, stop) of the file
 for this category", with a :class:`Reply` that is read in chunks and closed as
@@ -52,9 +52,10 @@ class Reply:
 
 
 class Source:
-    """A place holding ``<name>.npy`` files."""
+    """A place holding one file per category, ``<name><suffix>`` (``.npy`` or ``.ndjson``)."""
 
     id: str  # stable text naming the source (recorded in the cache)
+    suffix: str
 
     def describe(self, name: str) -> str:  # pragma: no cover - interface
         """The URL or path of the file for ``name``."""
@@ -121,15 +122,16 @@ class HttpReply(Reply):
 
 
 class HttpSource(Source):
-    """Files at ``<base>/<url-quoted name>.npy`` on an HTTP(S) server."""
+    """Files at ``<base>/<url-quoted name><suffix>`` on an HTTP(S) server."""
 
-    def __init__(self, base: str, timeout: float) -> None:
+    def __init__(self, base: str, timeout: float, suffix: str = ".npy") -> None:
         self.base = base.rstrip("/")
         self.id = self.base
         self.timeout = timeout
+        self.suffix = suffix
 
     def describe(self, name: str) -> str:
-        return f"{self.base}/{urllib.parse.quote(name)}.npy"
+        return f"{self.base}/{urllib.parse.quote(name)}{self.suffix}"
 
     def open(self, name: str, start: int, stop: int | None) -> Reply:
         url = self.describe(name)
@@ -215,24 +217,25 @@ class LocalReply(Reply):
 
 
 class LocalSource(Source):
-    """Files ``<folder>/<name>.npy`` on this machine (a mirror of the official files)."""
+    """Files ``<folder>/<name><suffix>`` on this machine (a mirror of the official files)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, suffix: str = ".npy") -> None:
         self.folder = Path(folder)
         self.id = str(self.folder)
+        self.suffix = suffix
 
     def describe(self, name: str) -> str:
-        return str(self.folder / f"{name}.npy")
+        return str(self.folder / f"{name}{self.suffix}")
 
     def open(self, name: str, start: int, stop: int | None) -> Reply:
         if not self.folder.is_dir():
             raise MissingFile(f"the source folder {self.folder} does not exist")
-        path = self.folder / f"{name}.npy"
+        path = self.folder / f"{name}{self.suffix}"
         try:
             f = open(path, "rb")
         except FileNotFoundError:
             raise MissingFile(f"the source folder {self.folder} has no file for "
-                              f"'{name}' ({name}.npy)") from None
+                              f"'{name}' ({path.name})") from None
         except OSError as e:
             raise SourceError(f"cannot read {path}: {e.strerror or e}") from None
         try:
@@ -242,8 +245,9 @@ class LocalSource(Source):
             raise
 
 
-def open_source(spec: str, timeout: float) -> Source:
-    """A :class:`Source` for a base URL, a ``file://`` URL or a folder path.
+def open_source(spec: str, timeout: float, suffix: str = ".npy") -> Source:
+    """A :class:`Source` of ``<name><suffix>`` files at a base URL, a ``file://`` URL or a
+    folder path.
 
     Relative folder paths are resolved against the current directory. Nothing
     is contacted or checked here; errors come when a file is opened.
@@ -254,15 +258,15 @@ def open_source(spec: str, timeout: float) -> Source:
     if scheme in ("http", "https"):
         if not parts.netloc:
             raise SourceError(f"the source URL {spec!r} has no host name")
-        return HttpSource(spec, timeout)
+        return HttpSource(spec, timeout, suffix)
     if scheme == "file":
         if parts.netloc not in ("", "localhost"):
             raise SourceError(f"cannot read {spec}: only file:// URLs on this machine work")
-        return LocalSource(_absolute(urllib.request.url2pathname(parts.path)))
+        return LocalSource(_absolute(urllib.request.url2pathname(parts.path)), suffix)
     if "://" in spec:
         raise SourceError(f"cannot fetch from {spec!r}: the source must be an http(s) URL "
                           "or a folder")
-    return LocalSource(_absolute(spec))
+    return LocalSource(_absolute(spec), suffix)
 
 
 def _absolute(path: str) -> Path:

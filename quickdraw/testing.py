@@ -1,6 +1,6 @@
 """A loopback HTTP server that imitates the QuickDraw bucket, for tests.
 
-It serves ``/<url-quoted name>.npy`` from bytes held in memory, binds
+It serves ``/<url-quoted name>.npy`` (or ``.ndjson``) from bytes held in memory, binds
 127.0.0.1 on a free port, and records every request (path, ``Range`` header,
 status, body bytes actually sent, whether the client hung up early) so tests
 can check what the client asked for and how much went over the wire. Its
@@ -62,7 +62,8 @@ class _Handler(BaseHTTPRequestHandler):
         fake: FakeQuickDraw = self.server.fake  # type: ignore[attr-defined]
         path = urllib.parse.urlsplit(self.path).path
         name = urllib.parse.unquote(path.lstrip("/"))
-        name = name[:-4] if name.endswith(".npy") else name
+        for suffix in (".npy", ".ndjson"):
+            name = name.removesuffix(suffix)
         record = ServedRequest(path=path, name=name, range=self.headers.get("Range"),
                                user_agent=self.headers.get("User-Agent"))
         fake._begin(record)

@@ -107,7 +107,7 @@ def test_info_shows_cached_files(server, tmp_path, capsys):
     dog_line = next(line for line in out.splitlines() if line.startswith("dog "))
     assert "60 drawings" in dog_line and "all drawings of" in dog_line
     assert f"damaged: {tmp_path / 'bird.npy'}" in out
-    assert "2 cached categories" in out
+    assert "2 cached files" in out
 
 
 def test_info_in_a_child_process_uses_quickdraw_cache(server, tmp_path):

@@ -225,7 +225,7 @@ def test_damaged_cache_file_is_reported_and_fetched_again(server, cache, capsys,
 
 def test_interrupted_download_leaves_no_file(server, cache, monkeypatch):
     fetch_module = importlib.import_module("quickdraw.fetch")  # not the fetch() function
-    real_write, calls = fetch_module._write, []
+    real_write, calls = fetch_module.write, []
 
     def write_then_interrupt(out, data):
         calls.append(len(data))
@@ -233,7 +233,7 @@ def test_interrupted_download_leaves_no_file(server, cache, monkeypatch):
             raise KeyboardInterrupt
         real_write(out, data)
 
-    monkeypatch.setattr(fetch_module, "_write", write_then_interrupt)
+    monkeypatch.setattr(fetch_module, "write", write_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         quickdraw.load("cat", 900, source=server.url, cache=cache)
     assert list(cache.iterdir()) == []

@@ -1,0 +1,258 @@
+"""Getting the first N *simplified* stroke drawings of a category: ``<name>.ndjson`` files.
+
+A simplified file holds one JSON object a line: ``word``, ``countrycode``, ``timestamp``,
+``recognized``, ``key_id`` and ``drawing``, a list of strokes ``[[x0, x1, ...], [y0, y1, ...]]``
+already aligned to the top-left, scaled so the longest side is 255 and simplified, in integer
+units. The official ``numpy_bitmap`` rows were rendered from exactly these strokes.
+
+Lines differ in length, so the first N drawings are no byte range known in advance: the file
+is streamed and reading stops after the N-th line (the connection is closed, so the rest of an
+official file, often hundreds of MB, is never transferred). The cache keeps those lines
+verbatim (:class:`~quickdraw.cache.StrokeCache`); a later, larger request continues from the
+byte where the cached lines end, a Range request from there. Every line is checked as it
+arrives, and a bad one stops the fetch with its line number (:class:`MalformedDrawing`,
+:class:`WrongCategory`, :class:`EmptyDrawing`); nothing unchecked reaches the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import config
+from .cache import CachedFile, StrokeCache, StrokeOrigin
+from .categories import validate
+from .errors import (CacheError, EmptyDrawing, MalformedDrawing, NotStrokeFile,
+                     QuickDrawError, WrongCategory)
+from .fetch import FetchResult, Progress, check_limit, write
+from .sources import Reply, Source, open_source
+
+SUFFIX = ".ndjson"
+CHUNK = 1 << 16
+MAX_LINE = 1 << 20  # bytes; a simplified drawing takes a few kB
+SIDE = 255  # simplified coordinates run from 0 to 255
+
+Stroke = tuple[tuple[float, ...], tuple[float, ...]]  # (xs, ys)
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """One simplified drawing of the dataset."""
+
+    word: str
+    strokes: tuple[Stroke, ...]
+    key_id: str = ""
+    countrycode: str = ""
+    recognized: bool | None = None
+    timestamp: str = ""
+
+
+class _SourceChanged(Exception):
+    """The source file is no longer the one the cached lines came from."""
+
+
+def parse_drawing(line: bytes | str, name: str, where: str) -> Drawing:
+    """The drawing on one line of ``name``'s stroke file, or MalformedDrawing naming ``where``
+    (a file and a line number): not JSON, not an object, ``word`` not ``name``, no strokes,
+    or a stroke that is not two equally long lists of numbers in 0..255."""
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise MalformedDrawing(f"{where} is not valid JSON") from None
+    if not isinstance(record, dict) or "word" not in record or "drawing" not in record:
+        raise MalformedDrawing(f"{where} is not a drawing: a JSON object with \"word\" and "
+                               "\"drawing\" is expected")
+    if record["word"] != name:
+        raise WrongCategory(f"{where} is a drawing of {str(record['word'])[:40]!r}, not of "
+                            f"'{name}'")
+    strokes = record["drawing"]
+    if not isinstance(strokes, list):
+        raise MalformedDrawing(f"{where}: \"drawing\" must be a list of strokes")
+    if not strokes:
+        raise EmptyDrawing(f"{where} is an empty drawing: it has no strokes")
+    return Drawing(word=name, strokes=tuple(_stroke(s, where, i) for i, s in enumerate(strokes)),
+                   key_id=str(record.get("key_id", "")),
+                   countrycode=str(record.get("countrycode", "")),
+                   recognized=record.get("recognized") if isinstance(
+                       record.get("recognized"), bool) else None,
+                   timestamp=str(record.get("timestamp", "")))
+
+
+def _stroke(stroke, where: str, number: int) -> Stroke:
+    if not (isinstance(stroke, list) and len(stroke) == 2
+            and all(isinstance(axis, list) for axis in stroke)):
+        raise MalformedDrawing(f"{where}: stroke {number + 1} is not [[x...], [y...]]")
+    xs, ys = stroke
+    if not xs or not ys:
+        raise EmptyDrawing(f"{where}: stroke {number + 1} has no points")
+    if len(xs) != len(ys):
+        raise MalformedDrawing(f"{where}: stroke {number + 1} has {len(xs)} x and {len(ys)} "
+                               "y coordinates")
+    for value in (*xs, *ys):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not (0 <= value <= SIDE and math.isfinite(value)):
+            raise MalformedDrawing(f"{where}: stroke {number + 1} has a coordinate that is not "
+                                   f"a number from 0 to {SIDE} (is this the simplified format?)")
+    return tuple(xs), tuple(ys)
+
+
+class _Lines:
+    """The lines of a reply, one at a time, with the source offset where the next begins."""
+
+    def __init__(self, reply: Reply, start: int) -> None:
+        self.reply = reply
+        self.offset = start
+        self.read_bytes = 0
+        self.at_end = False
+        self._buffer = b""
+
+    def next(self) -> bytes | None:
+        """The next line without its line break, or None at the end of the file."""
+        while (newline := self._buffer.find(b"\n")) < 0:
+            if len(self._buffer) > MAX_LINE:
+                raise NotStrokeFile(f"{self.reply.where} has a line longer than "
+                                    f"{MAX_LINE >> 20} MB: not a simplified stroke file")
+            chunk = self.reply.read(CHUNK)
+            self.read_bytes += len(chunk)
+            if not chunk:
+                self.at_end = True
+                line, self._buffer = self._buffer, b""
+                self.offset += len(line)
+                return line or None
+            self._buffer += chunk
+        line, self._buffer = self._buffer[:newline], self._buffer[newline + 1:]
+        self.offset += newline + 1
+        return line.removesuffix(b"\r")
+
+
+def _copy_lines(lines: _Lines, out, name: str, have: int, limit: int | None,
+                progress: Progress) -> int:
+    """Check and write lines until there are ``limit`` (all if None); return how many now."""
+    while limit is None or have < limit:
+        line = lines.next()
+        if line is None:
+            break
+        where = f"line {have + 1} of {lines.reply.where}"
+        if have == 0 and not line.lstrip().startswith(b"{"):
+            looks = "an HTML page" if line.lstrip()[:1] == b"<" else "something else"
+            raise NotStrokeFile(f"{lines.reply.where} is not a simplified stroke file but "
+                                f"{looks} (it starts with {line[:40].decode('latin1')!r})")
+        parse_drawing(line, name, where)
+        write(out, line + b"\n")
+        have += 1
+        progress.update(1)
+    return have
+
+
+def _download(name: str, limit: int | None, src: Source, store: StrokeCache,
+              progress: bool | None) -> FetchResult:
+    """Fetch the first ``limit`` lines (all when None) from scratch."""
+    bar = Progress(progress, name, unit="drawings")
+    reply = src.open(name, 0, None)
+    try:
+        lines = _Lines(reply, 0)
+        with store.writer(name) as out:
+            bar.start(limit, 0)
+            count = _copy_lines(lines, out, name, 0, limit, bar)
+            if count == 0:
+                raise NotStrokeFile(f"{reply.where} is empty, not a simplified stroke file")
+            entry = store.commit(name, out, StrokeOrigin(src.id, lines.offset, count,
+                                                         lines.at_end, reply.total))
+    finally:
+        reply.close()
+        bar.close()
+    return FetchResult(name, entry.path, entry.rows, lines.read_bytes)
+
+
+def _extend(name: str, limit: int | None, src: Source, store: StrokeCache, entry: CachedFile,
+            origin: StrokeOrigin, progress: bool | None) -> FetchResult:
+    """Add lines ``entry.rows + 1 .. limit`` of the same source to a cached file.
+
+    The reply starts one byte early, at the line break that ends the cached lines: a source
+    whose file changed meanwhile shows it there (or in its size), and is fetched anew.
+    """
+    bar = Progress(progress, name, unit="drawings")
+    reply = src.open(name, origin.end - 1, None)
+    try:
+        if (origin.source_size is not None and reply.total is not None
+                and reply.total != origin.source_size) or reply.read(1) != b"\n":
+            raise _SourceChanged
+        lines = _Lines(reply, origin.end)
+        with store.writer(name) as out:
+            with open(entry.path, "rb") as cached:
+                while data := cached.read(CHUNK):
+                    write(out, data)
+            bar.start(limit, entry.rows)
+            count = _copy_lines(lines, out, name, entry.rows, limit, bar)
+            new = store.commit(name, out, StrokeOrigin(src.id, lines.offset, count,
+                                                       lines.at_end, origin.source_size))
+    finally:
+        reply.close()
+        bar.close()
+    return FetchResult(name, new.path, new.rows, lines.read_bytes + 1)
+
+
+def fetch_strokes(name: str, limit: int | None = None, *, source=None, cache=None,
+                  progress: bool | None = None, timeout: float | None = None) -> FetchResult:
+    """Make sure the cache holds the first ``limit`` drawings of ``name`` (all if None) as
+    simplified strokes, reading as few bytes of the source as possible.
+
+    The cache is used as is when it holds enough drawings (whatever source they came from),
+    or all drawings of the requested source; otherwise the missing ones are fetched: appended
+    when the cached lines came from the same source, from scratch when not.
+    """
+    name = validate(name)
+    limit = check_limit(limit)
+    store = StrokeCache(config.cache_dir(cache))
+    src = open_source(config.strokes_source(source), config.timeout(timeout), SUFFIX)
+    found = store.lookup(name)
+    if found is not None:
+        entry, origin = found
+        if (limit is not None and entry.rows >= limit) or (
+                entry.complete and entry.source == src.id):
+            return FetchResult(name, entry.path, entry.rows, 0)
+        if origin is not None and origin.source == src.id:
+            try:
+                return _extend(name, limit, src, store, entry, origin, progress)
+            except _SourceChanged:
+                print(f"warning: {src.describe(name)} has changed since it was cached; "
+                      "fetching it again from the start", file=sys.stderr)
+    return _download(name, limit, src, store, progress)
+
+
+def read_drawings(path: Path, name: str, limit: int | None = None) -> list[Drawing]:
+    """The first ``limit`` drawings (all if None) of a checked stroke file of ``name``."""
+    drawings = []
+    try:
+        with open(path, "rb") as f:
+            for number, line in enumerate(f, start=1):
+                if limit is not None and number > limit:
+                    break
+                drawings.append(parse_drawing(line, name, f"line {number} of {path}"))
+    except OSError as e:
+        raise CacheError(f"cannot read {path}: {e.strerror or e}") from None
+    return drawings
+
+
+def load_strokes(name: str, limit: int | None = None, *, source=None, cache=None,
+                 progress: bool | None = None, timeout: float | None = None) -> list[Drawing]:
+    """The first ``limit`` simplified drawings of ``name`` (all if None), fetched into the
+    cache first if needed. A cached file that no longer parses is fetched again, once."""
+    result = fetch_strokes(name, limit, source=source, cache=cache, progress=progress,
+                           timeout=timeout)
+    try:
+        return read_drawings(result.path, result.name, limit)
+    except MalformedDrawing as e:
+        print(f"warning: the cached file {result.path} is damaged ({e}); fetching it again",
+              file=sys.stderr)
+    StrokeCache(config.cache_dir(cache)).remove(result.name)
+    result = fetch_strokes(name, limit, source=source, cache=cache, progress=progress,
+                           timeout=timeout)
+    return read_drawings(result.path, result.name, limit)
+
+
+__all__ = ["Drawing", "fetch_strokes", "load_strokes", "parse_drawing", "read_drawings",
+           "QuickDrawError"]
