@@ -3,10 +3,10 @@
     python -m benchmarks.training [--quick]
 
 Runs ``python -m sketch_model.train`` as a subprocess: the README's command for the shipped
-model, with ``--out`` and ``--cache`` in a temporary folder (the shipped model is never
-touched); ``--quick`` trains on ``--limit 400 --other-limit 100 --scribbles 100 --epochs 2``
-instead. Data come from ``$QUICKDRAW_SOURCE``, else ``../shared/quickdraw`` beside the
-repository.
+model (``--recipe animals``), with ``--out`` and ``--cache`` in a temporary folder (the shipped
+model is never touched); ``--quick`` trains the same recipe on a few drawings of each category
+for two epochs instead. Data come from ``$QUICKDRAW_SOURCE`` and ``$QUICKDRAW_STROKES_SOURCE``,
+else ``../shared/quickdraw`` and ``../shared/quickdraw-strokes`` beside the repository.
 
 Per epoch: the seconds Keras reports, the wall time between the lines it prints (epoch start to
 its summary line, validation included) and the trainer's peak RSS so far (VmHWM). In total:
@@ -29,13 +29,10 @@ from pathlib import Path
 
 from benchmarks.common import REPO, print_table, proc_memory
 
-# The shipped model, as the README trains it (minus --out and --source, added below).
-DEFAULT_MODEL = ["--classes", "cat", "dog", "fish", "bird", "octopus", "camel",
-                 "--other-classes", "airplane", "apple", "banana", "bicycle", "clock",
-                 "diamond", "eye", "rainbow",
-                 "--holdout-classes", "book", "flower", "house", "--scribbles", "2000",
-                 "--limit", "20000", "--other-limit", "2000"]
-QUICK = ["--limit", "400", "--other-limit", "100", "--scribbles", "100", "--epochs", "2"]
+# The shipped model, as the README trains it (minus --out and the sources, added below).
+DEFAULT_MODEL = ["--recipe", "animals"]
+QUICK = ["--limit", "400", "--other-limit", "20", "--stroke-limit", "5", "--scribbles", "100",
+         "--epochs", "2"]
 TIMEOUT = 3 * 3600
 
 _EPOCH = re.compile(r"^Epoch (\d+)/(\d+)")
@@ -44,16 +41,16 @@ _SUMMARY = re.compile(r"^\s*\d+/\d+ - (\d+(?:\.\d+)?)s - ")
 
 def command(quick: bool, out: Path, cache: Path) -> list[str]:
     source = os.environ.get("QUICKDRAW_SOURCE") or "../shared/quickdraw"
-    arguments = DEFAULT_MODEL[:-2] + QUICK if quick else DEFAULT_MODEL
-    return [sys.executable, "-m", "sketch_model.train", *arguments,
-            "--out", str(out), "--source", source, "--cache", str(cache)]
+    strokes = os.environ.get("QUICKDRAW_STROKES_SOURCE") or "../shared/quickdraw-strokes"
+    arguments = DEFAULT_MODEL + QUICK if quick else DEFAULT_MODEL
+    return [sys.executable, "-m", "sketch_model.train", *arguments, "--out", str(out),
+            "--source", source, "--strokes-source", strokes, "--cache", str(cache)]
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="--limit 400 --other-limit 100 --scribbles 100 --epochs 2 "
-                             "(about half a minute)")
+                        help=" ".join(QUICK) + " (about two minutes)")
     parser.add_argument("--show-output", action="store_true", help="echo the trainer's output")
     args = parser.parse_args(argv)
 

@@ -8,7 +8,9 @@ best known class is below ``unsure_threshold``, or when the "other" class outwei
 above ``other_threshold``: training weights the classes equally, which makes the many "other"
 drawings count for less and their class's probability come out low, so it gets a threshold of
 its own. Its ``class_bias`` (tuned on the validation split, see ``evaluate``) shifts each
-class's log probability before any decision, so that no class is favoured over another.
+class's log probability before any decision, so that no class is favoured over another, and
+its ``temperature`` (fitted on the validation split too, see ``calibration``) scales them so
+that the confidence shown means what it says.
 
 The web app, the evaluation and the benchmarks all decide through ``Classifier.decide``.
 """
@@ -31,8 +33,11 @@ logger = logging.getLogger(__name__)
 MODEL_ENV = "SKETCHBOOK_MODEL"
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "animals.keras"
 UNSURE = "unsure"
+LOOKS_OTHER = "unfamiliar"  # why unsure: it looks like none of the classes
+LOW_CONFIDENCE = "low_confidence"  # why unsure: torn between classes, none likely enough
 RUNTIMES = ("auto", "litert", "keras")
 MAX_BIAS = 5.0  # a log-probability shift; e^5 ~ 150x, far past any useful correction
+TEMPERATURES = (0.05, 20.0)  # the range calibration searches
 
 
 class ModelError(Exception):
@@ -50,13 +55,17 @@ class Prediction:
     """The answer for one drawing.
 
     ``label`` is the best known class, or "unsure"; ``confidence`` is the best known class's
-    probability either way; ``ranking`` lists every known class, best first.
+    probability either way; ``ranking`` lists every known class, best first; ``other`` is the
+    probability that it is none of them (None for a model without an "other" class);
+    ``reason`` says why an answer is unsure: ``LOOKS_OTHER`` or ``LOW_CONFIDENCE``.
     """
 
     label: str
     confidence: float
     unsure: bool
     ranking: tuple[Guess, ...]
+    other: float | None = None
+    reason: str | None = None
 
     @property
     def best(self) -> Guess:
@@ -67,12 +76,28 @@ def unsure_rows(probabilities: np.ndarray, known: np.ndarray, reject: int | None
                 threshold: float, other_threshold: float = 1.0) -> np.ndarray:
     """The one rule for "unsure": the best known class is below ``threshold``, or the
     "other" class outweighs it or is above ``other_threshold``."""
+    low, looks_other = _unsure_conditions(probabilities, known, reject, threshold,
+                                          other_threshold)
+    return low | looks_other
+
+
+def unsure_reasons(probabilities: np.ndarray, known: np.ndarray, reject: int | None,
+                   threshold: float, other_threshold: float = 1.0) -> np.ndarray:
+    """Why each row is "unsure" by that rule: ``LOOKS_OTHER`` when "other" outweighs the best
+    known class or passes its threshold, else ``LOW_CONFIDENCE`` when the best known class is
+    below ``threshold``, else "" (sure)."""
+    low, looks_other = _unsure_conditions(probabilities, known, reject, threshold,
+                                          other_threshold)
+    return np.where(looks_other, LOOKS_OTHER, np.where(low, LOW_CONFIDENCE, ""))
+
+
+def _unsure_conditions(probabilities, known, reject, threshold, other_threshold):
     best = probabilities[:, known].max(axis=1)
-    unsure = best < threshold
-    if reject is not None:
-        other = probabilities[:, reject]
-        unsure |= (other > best) | (other > other_threshold)
-    return unsure
+    low = best < threshold
+    if reject is None:
+        return low, np.zeros_like(low)
+    other = probabilities[:, reject]
+    return low, (other > best) | (other > other_threshold)
 
 
 def model_path(path: str | os.PathLike | None = None) -> Path:
@@ -108,6 +133,12 @@ def read_metadata(path: Path) -> dict:
             isinstance(v, (int, float)) and -MAX_BIAS <= v <= MAX_BIAS for v in bias.values()):
         raise ModelError(f"Model metadata {meta_path}: class_bias must map classes to numbers "
                          f"in [-{MAX_BIAS:g}, {MAX_BIAS:g}].")
+    temperature = metadata.get("temperature", 1.0)
+    low, high = TEMPERATURES
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or \
+            not low <= temperature <= high:
+        raise ModelError(f"Model metadata {meta_path}: temperature must be a number in "
+                         f"[{low:g}, {high:g}].")
     return metadata
 
 
@@ -124,6 +155,7 @@ class Classifier:
         self.labels = [c for c in self.classes if c != self.reject_class]
         self.unsure_threshold = float(metadata.get("unsure_threshold", 0.0))
         self.other_threshold = float(metadata.get("other_threshold", 1.0))
+        self.temperature = float(metadata.get("temperature", 1.0))
         self.class_bias = metadata.get("class_bias", {})
         self.known = np.array([self.classes.index(c) for c in self.labels])  # labels' outputs
         self._reject_index = None if self.reject_class is None else \
@@ -140,20 +172,28 @@ class Classifier:
     @class_bias.setter
     def class_bias(self, bias: dict[str, float]) -> None:
         self._bias = {label: float(bias[label]) for label in self.classes if bias.get(label)}
-        self._factors = np.exp([self._bias.get(c, 0.0) for c in self.classes]) \
-            if self._bias else None
+        self._shifts = np.array([self._bias.get(c, 0.0) for c in self.classes])
 
     def adjusted(self, outputs: np.ndarray) -> np.ndarray:
-        """Model outputs (rows of probabilities) with the class bias applied, renormalised."""
-        if self._factors is None:
+        """Model outputs (rows of probabilities) with the class bias applied and scaled by the
+        temperature: softmax((log p + bias) / temperature)."""
+        if not self._bias and self.temperature == 1.0:
             return outputs
-        weighted = outputs * self._factors
+        logs = np.log(np.clip(outputs, 1e-30, None)) + self._shifts
+        logs = (logs - logs.max(axis=-1, keepdims=True)) / self.temperature
+        weighted = np.exp(logs)
         return weighted / weighted.sum(axis=-1, keepdims=True)
+
+    def log_outputs(self, bitmaps: np.ndarray) -> np.ndarray:
+        """Log probabilities of the model with the class bias but no temperature: what
+        calibration fits the temperature to."""
+        outputs = self.runtime.batch(np.asarray(bitmaps, dtype=np.float32).reshape(-1, 28, 28, 1))
+        return np.log(np.clip(outputs, 1e-30, None)) + self._shifts
 
     def probabilities(self, bitmaps: np.ndarray) -> np.ndarray:
         """Class probabilities (in ``classes`` order) for many 28x28 bitmaps at once, each
-        the mean over the drawing and its mirror image with the class bias applied, like
-        ``classify``."""
+        the mean over the drawing and its mirror image with the class bias and temperature
+        applied, like ``classify``."""
         return self.adjusted(self.runtime.batch(
             np.asarray(bitmaps, dtype=np.float32).reshape(-1, 28, 28, 1)))
 
@@ -168,9 +208,12 @@ class Classifier:
         known = probabilities[self.known]
         order = np.argsort(-known, kind="stable")
         ranking = tuple(Guess(self.labels[i], float(known[i])) for i in order)
-        unsure = bool(self.unsure(probabilities[np.newaxis])[0])
         best = ranking[0]
-        return Prediction(UNSURE if unsure else best.label, best.probability, unsure, ranking)
+        other = None if self._reject_index is None else float(probabilities[self._reject_index])
+        reason = str(unsure_reasons(probabilities[np.newaxis], self.known, self._reject_index,
+                                    self.unsure_threshold, self.other_threshold)[0]) or None
+        return Prediction(UNSURE if reason else best.label, best.probability, bool(reason),
+                          ranking, other, reason)
 
     def unsure(self, probabilities: np.ndarray, threshold: float | None = None,
                other_threshold: float | None = None) -> np.ndarray:

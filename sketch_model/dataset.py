@@ -1,25 +1,34 @@
-"""QuickDraw categories as labelled train / validation / test arrays, split deterministically.
+"""A recipe's drawings as labelled train / validation / test arrays, split deterministically.
+
+Bitmaps come from the ``quickdraw`` loader as they are; stroke drawings come from it as
+simplified strokes and are rendered here by the dataset's own renderer (``render``), so they
+are bitmaps exactly like the ``numpy_bitmap`` rows. Every category of the recipe's "other"
+lists, and its synthetic scribbles, is pooled into one "other" class.
 
 A drawing's split follows from its pixels and the seed alone (a keyed hash), so a re-run gives
-the same split, a larger ``limit`` keeps earlier drawings where they were, and a drawing that
+the same split, a larger limit keeps earlier drawings where they were, and a drawing that
 occurs twice (in one category or two) can never be on both sides of a split.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 
 import quickdraw
 
+from .recipe import Recipe
+from .render import render_simplified
 from .scribbles import scribbles as synthetic_scribbles
 
 SPLITS = ("train", "validation", "test")
 VALIDATION_SHARE = 0.15
 TEST_SHARE = 0.15
 OTHER = "other"
+SCRIBBLES = "(scribbles)"  # the category name of the synthetic drawings
 
 
 def split_ids(rows: np.ndarray, seed: int) -> np.ndarray:
@@ -35,13 +44,22 @@ def split_ids(rows: np.ndarray, seed: int) -> np.ndarray:
 
 @dataclass
 class Dataset:
-    """Bitmaps (N, 28, 28, 1) uint8 and labels per split, plus held-out categories."""
+    """Bitmaps (N, 28, 28, 1) uint8 and labels per split, plus held-out categories.
+
+    ``category[split]`` says which of ``categories`` each drawing comes from (the classes,
+    then every "other" category, then the scribbles); ``holdout`` holds the bitmaps of the
+    held-out categories and ``holdout_strokes`` their stroke drawings, where there are any.
+    """
 
     classes: list[str]
+    recipe: Recipe | None = None
+    categories: list[str] = field(default_factory=list)
     x: dict[str, np.ndarray] = field(default_factory=dict)
     y: dict[str, np.ndarray] = field(default_factory=dict)
+    category: dict[str, np.ndarray] = field(default_factory=dict)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     holdout: dict[str, np.ndarray] = field(default_factory=dict)
+    holdout_strokes: dict[str, list] = field(default_factory=dict)
 
     def known_mask(self, split: str) -> np.ndarray:
         """Rows of ``split`` that belong to a real class (not the "other" class)."""
@@ -50,36 +68,61 @@ class Dataset:
         return self.y[split] != self.classes.index(OTHER)
 
 
-def load_dataset(classes: list[str], *, limit: int | None, seed: int,
-                 other_classes: list[str] = (), other_limit: int | None = None,
-                 holdout_classes: list[str] = (), scribbles: int = 0, source=None,
-                 cache=None) -> Dataset:
-    """Fetch (or read from the cache) every category and split it.
+def load_dataset(recipe: Recipe, *, source=None, strokes_source=None, cache=None,
+                 holdout_strokes: bool = False) -> Dataset:
+    """Fetch (or read from the cache) every category of ``recipe`` and split it.
 
-    ``other_classes`` are pooled into one "other" class, together with ``scribbles`` synthetic
-    drawings of nothing in particular; ``holdout_classes`` are never trained on and only used
-    to measure how often the model says it is unsure about unseen things.
+    ``source`` and ``strokes_source`` say where bitmaps and strokes come from (default:
+    QUICKDRAW_SOURCE and QUICKDRAW_STROKES_SOURCE, else the official bucket).
+    ``holdout_strokes`` also loads the stroke drawings of the held-out categories, which the
+    evaluation redraws on a canvas to measure the app's own path.
     """
-    names = list(classes) + ([OTHER] if other_classes or scribbles else [])
-    data = Dataset(classes=names)
-    parts = {split: ([], []) for split in SPLITS}
-    sources = [(c, c, limit) for c in classes] + [(c, OTHER, other_limit) for c in other_classes]
-    if scribbles:
-        sources.append((None, OTHER, scribbles))
-    for category, label, rows_wanted in sources:
-        rows = (quickdraw.load(category, limit=rows_wanted, source=source, cache=cache)
-                if category else synthetic_scribbles(rows_wanted, seed))
-        ids = split_ids(rows, seed)
+    labels = list(recipe.classes) + ([OTHER] if recipe.has_other else [])
+    data = Dataset(classes=labels, recipe=recipe)
+
+    def bitmaps(name: str, limit: int) -> np.ndarray:
+        return quickdraw.load(name, limit=limit, source=source, cache=cache)
+
+    def strokes(name: str, limit: int) -> list:
+        return quickdraw.load_strokes(name, limit=limit, source=strokes_source, cache=cache)
+
+    parts = {split: ([], [], []) for split in SPLITS}
+    sources = ([(c, c, lambda n: bitmaps(n, recipe.limit)) for c in recipe.classes]
+               + [(c, OTHER, lambda n: bitmaps(n, recipe.other_limit))
+                  for c in recipe.other_bitmaps]
+               + [(c, OTHER, lambda n: render_simplified(strokes(n, recipe.stroke_limit)))
+                  for c in recipe.other_strokes])
+    if recipe.scribbles:
+        sources.append((SCRIBBLES, OTHER,
+                        lambda n: synthetic_scribbles(recipe.scribbles, recipe.seed)))
+    for category, label, read in sources:
+        rows = read(category)
+        ids = split_ids(rows, recipe.seed)
+        number = len(data.categories)
+        data.categories.append(category)
         counts = data.counts.setdefault(label, dict.fromkeys(SPLITS, 0))
-        for number, split in enumerate(SPLITS):
-            chosen = rows[ids == number]
+        for index, split in enumerate(SPLITS):
+            chosen = rows[ids == index]
             parts[split][0].append(chosen)
-            parts[split][1].append(np.full(len(chosen), names.index(label), dtype=np.int32))
+            parts[split][1].append(np.full(len(chosen), labels.index(label), dtype=np.int32))
+            parts[split][2].append(np.full(len(chosen), number, dtype=np.int32))
             counts[split] += len(chosen)
-    for split, (xs, ys) in parts.items():
+    for split, (xs, ys, cs) in parts.items():
         data.x[split] = np.concatenate(xs).reshape(-1, 28, 28, 1)
         data.y[split] = np.concatenate(ys)
-    for category in holdout_classes:
-        data.holdout[category] = quickdraw.load(category, limit=other_limit, source=source,
-                                                cache=cache).reshape(-1, 28, 28, 1)
+        data.category[split] = np.concatenate(cs)
+    for name in recipe.holdout:
+        if name in recipe.holdout_bitmaps:
+            data.holdout[name] = bitmaps(name, recipe.holdout_limit).reshape(-1, 28, 28, 1)
+            if holdout_strokes:
+                try:  # only for the app's path: a source without them does not stop training
+                    data.holdout_strokes[name] = strokes(name, recipe.stroke_limit)
+                except quickdraw.QuickDrawError as error:
+                    print(f"warning: no stroke drawings of held-out '{name}' ({error}); it is "
+                          "measured on bitmaps only", file=sys.stderr)
+        else:
+            drawings = strokes(name, recipe.stroke_limit)
+            data.holdout[name] = render_simplified(drawings).reshape(-1, 28, 28, 1)
+            if holdout_strokes:
+                data.holdout_strokes[name] = drawings
     return data

@@ -2,8 +2,8 @@
 
     python -m sketch_model.evaluate --model sketch_model/models/animals [--source DIR_OR_URL]
 
-The test split is rebuilt from the model's metadata (categories, limit, seed), so this
-re-evaluates exactly the drawings the saved metrics were computed on.
+The test split is rebuilt from the model's metadata (its recipe: categories, limits, seed), so
+this re-evaluates exactly the drawings the saved metrics were computed on.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ import sys
 
 import numpy as np
 
+from .calibration import fit_temperature, reliability
 from .classifier import Classifier, ModelError, load_classifier
 from .dataset import Dataset, load_dataset
+from .recipe import Recipe
 
 MAX_KNOWN_UNSURE = 0.04  # tune the threshold so at most this share of known drawings is "unsure"
 # Class bias search: log-probability shifts within +-BIAS_RANGE, in BIAS_STEP steps. Narrow on
@@ -23,18 +25,65 @@ BIAS_RANGE, BIAS_STEP, BIAS_SWEEPS = 0.5, 0.05, 3
 
 
 def tune_and_score(classifier: Classifier, data: Dataset) -> dict:
-    """Tune ``classifier``'s decisions on the validation split (class bias, then "unsure"
-    threshold), score it on the test split, and record all of that in its metadata (what a
-    model's ``.json`` keeps about it). Returns the test metrics with the rejection figures."""
+    """Tune ``classifier``'s decisions on the validation split (class bias, temperature, then
+    the "unsure" thresholds), score it on the test split, and record all of that in its
+    metadata (what a model's ``.json`` keeps about it). Returns the test metrics with the
+    rejection and calibration figures."""
     classifier.class_bias = tune_class_bias(classifier, data)
+    classifier.temperature = tune_temperature(classifier, data)
     classifier.unsure_threshold, classifier.other_threshold = tune_thresholds(classifier, data)
-    probabilities = classifier.probabilities(data.x["test"])
-    metrics = score(classifier, probabilities, data.y["test"])
-    metrics["rejection"] = rejection(classifier, data, probabilities)
+    metrics = measure(classifier, data)
     classifier.metadata.update(class_bias=classifier.class_bias,
+                               temperature=classifier.temperature,
                                unsure_threshold=classifier.unsure_threshold,
                                other_threshold=classifier.other_threshold, metrics=metrics)
     return metrics
+
+
+def tune_temperature(classifier: Classifier, data: Dataset) -> float:
+    """The temperature of lowest negative log likelihood on the known classes' validation
+    drawings (``calibration.fit_temperature``).
+
+    The confidence the app shows is the best known class's probability, and people mostly
+    draw the known classes: fitted on those drawings, it says how often such an answer is
+    right. (Some probability always stays with "other", and fitted on every drawing the
+    confidence on the known classes' own drawings would come out a little low.)
+    """
+    rows = data.known_mask("validation")
+    return fit_temperature(classifier.log_outputs(data.x["validation"][rows]),
+                           data.y["validation"][rows])
+
+
+def measure(classifier: Classifier, data: Dataset) -> dict:
+    """The test metrics of ``classifier`` as it is (no tuning): ``score``, with its
+    ``rejection`` and ``calibration`` figures."""
+    temperature = classifier.temperature
+    classifier.temperature = 1.0
+    unscaled = classifier.probabilities(data.x["test"])
+    classifier.temperature = temperature
+    probabilities = classifier.probabilities(data.x["test"])
+    metrics = score(classifier, probabilities, data.y["test"])
+    metrics["rejection"] = rejection(classifier, data, probabilities)
+    metrics["calibration"] = calibration(classifier, unscaled, probabilities, data.y["test"])
+    return metrics
+
+
+def calibration(classifier: Classifier, before: np.ndarray, after: np.ndarray,
+                y: np.ndarray) -> dict:
+    """How well the confidence shown (the best known class's probability) matches how often
+    that class is right, on the known classes' test drawings: expected calibration error
+    and its bins, with the temperature and before it (``before``: probabilities at 1)."""
+    rows = np.isin(y, classifier.known)
+
+    def table(probabilities: np.ndarray) -> dict:
+        known = probabilities[rows][:, classifier.known]
+        correct = classifier.known[known.argmax(axis=1)] == y[rows]
+        return reliability(known.max(axis=1), correct)
+
+    shown, unscaled = table(after), table(before)
+    return {"temperature": classifier.temperature, "ece": shown["ece"],
+            "ece_before": unscaled["ece"], "bins": shown["bins"],
+            "bins_before": unscaled["bins"]}
 
 
 def tune_class_bias(classifier: Classifier, data: Dataset) -> dict[str, float]:
@@ -160,13 +209,25 @@ def rejection(classifier: Classifier, data: Dataset, test_probabilities: np.ndar
     if data.holdout:
         rates = {name: float(classifier.unsure(classifier.probabilities(x)).mean())
                  for name, x in data.holdout.items()}
-        report["holdout_unsure_rate"] = float(np.mean(list(rates.values())))
-        report["holdout_unsure_rate_per_class"] = rates
+        report.update(holdout_rates(rates, data.recipe.animals if data.recipe else ()))
     return report
 
 
-def format_report(metrics: dict, rejection_report: dict | None = None,
-                  class_bias: dict | None = None) -> str:
+def holdout_rates(rates: dict[str, float], animals) -> dict:
+    """Per held-out category "unsure" rates summed up: the mean over categories (each counts
+    the same, whatever its number of drawings), over all and over animals and things apart."""
+    animal_rates = [rate for name, rate in rates.items() if name in animals]
+    thing_rates = [rate for name, rate in rates.items() if name not in animals]
+    report = {"holdout_unsure_rate": float(np.mean(list(rates.values()))),
+              "holdout_unsure_rate_per_class": rates}
+    if animal_rates:
+        report["holdout_animals_unsure_rate"] = float(np.mean(animal_rates))
+    if thing_rates:
+        report["holdout_things_unsure_rate"] = float(np.mean(thing_rates))
+    return report
+
+
+def format_report(metrics: dict, class_bias: dict | None = None) -> str:
     """The table training and evaluation print: per-class figures, then the summary."""
     labels = list(metrics["per_class"])
     width = max(8, *(len(label) for label in labels))
@@ -186,21 +247,44 @@ def format_report(metrics: dict, rejection_report: dict | None = None,
     if class_bias:
         lines.append("class bias         " + ", ".join(f"{label} {shift:+.2f}"
                                                        for label, shift in class_bias.items()))
-    if rejection_report:
-        r = rejection_report
+    if "calibration" in metrics:
+        c = metrics["calibration"]
+        lines.append(f"temperature        {c['temperature']:.3f}: expected calibration error "
+                     f"{c['ece']:.4f} (before {c['ece_before']:.4f})")
+    if "rejection" in metrics:
+        lines += _rejection_lines(metrics["rejection"])
+    if "app_path" in metrics:
+        a = metrics["app_path"]
+        lines.append(f"through the app's path ({a['drawings']}):")
+        lines += ["  " + line for line in _rejection_lines(a, thresholds=False)]
+    return "\n".join(lines)
+
+
+def _rejection_lines(r: dict, thresholds: bool = True) -> list[str]:
+    lines = []
+    if thresholds:
         lines.append(f"unsure threshold   {r['unsure_threshold']:.3f}"
                      + (f", 'other' above {r['other_threshold']:.2f}"
                         if r.get("other_threshold", 1.0) < 1.0 else ""))
-        lines.append(f"unsure on known classes' test drawings  {r['known_unsure_rate']:.4f}")
-        lines.append(f"balanced accuracy, unsure counted wrong {r['balanced_accuracy_with_unsure']:.4f}")
-        if "other_unsure_rate" in r:
-            lines.append(f"unsure on 'other' test drawings         {r['other_unsure_rate']:.4f}")
-        if "holdout_unsure_rate" in r:
-            per = ", ".join(f"{name} {rate:.3f}"
-                            for name, rate in r["holdout_unsure_rate_per_class"].items())
-            lines.append(f"unsure on never-seen categories         "
-                         f"{r['holdout_unsure_rate']:.4f} ({per})")
-    return "\n".join(lines)
+    lines.append(f"unsure on known classes' test drawings  {r['known_unsure_rate']:.4f}")
+    if "balanced_accuracy" in r:
+        lines.append(f"balanced accuracy {r['balanced_accuracy']:.4f}, top-3 "
+                     f"{r['top3_accuracy']:.4f}, lowest recall {r['lowest_recall']:.4f}")
+    if "balanced_accuracy_with_unsure" in r:
+        lines.append(f"balanced accuracy, unsure counted wrong "
+                     f"{r['balanced_accuracy_with_unsure']:.4f}")
+    if "other_unsure_rate" in r:
+        lines.append(f"unsure on 'other' test drawings         {r['other_unsure_rate']:.4f}")
+    for key, what in (("holdout_things_unsure_rate", "never-seen things"),
+                      ("holdout_animals_unsure_rate", "never-seen animals")):
+        if key in r:
+            lines.append(f"unsure on {what:<30}{r[key]:.4f}")
+    if "holdout_unsure_rate" in r:
+        per = ", ".join(f"{name} {rate:.2f}"
+                        for name, rate in r["holdout_unsure_rate_per_class"].items())
+        lines.append(f"unsure on never-seen categories         "
+                     f"{r['holdout_unsure_rate']:.4f} ({per})")
+    return lines
 
 
 def save_confusion_picture(metrics: dict, title: str, path) -> None:
@@ -231,18 +315,16 @@ def save_confusion_picture(metrics: dict, title: str, path) -> None:
     plt.close(figure)
 
 
-def reload_data(metadata: dict, source=None, cache=None) -> Dataset:
-    """The same drawings the model was trained and tested on, from its metadata."""
+def reload_data(metadata: dict, source=None, strokes_source=None, cache=None,
+                holdout_strokes: bool = False) -> Dataset:
+    """The same drawings the model was trained and tested on, from its metadata's recipe."""
     if "trained_on" not in metadata:
         raise ModelError("The model's metadata does not say what it was trained on, so its "
                          "drawings cannot be reloaded.")
     trained = metadata["trained_on"]
-    return load_dataset(trained["classes"], limit=trained["limit"], seed=trained["seed"],
-                        other_classes=trained.get("other_classes", []),
-                        other_limit=trained.get("other_limit"),
-                        holdout_classes=trained.get("holdout_classes", []),
-                        scribbles=trained.get("scribbles", 0),
-                        source=source or trained.get("source"), cache=cache)
+    return load_dataset(Recipe.from_metadata(trained), source=source or trained.get("source"),
+                        strokes_source=strokes_source or trained.get("strokes_source"),
+                        cache=cache, holdout_strokes=holdout_strokes)
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -250,9 +332,12 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     command that works on a saved model and its drawings."""
     parser.add_argument("--model", default=None,
                         help="model path, with or without .keras (default: the shipped model)")
-    parser.add_argument("--source", help="QuickDraw source of the model's drawings: base URL "
+    parser.add_argument("--source", help="QuickDraw source of the model's bitmaps: base URL "
                                          "or local folder (default: the one recorded at "
                                          "training)")
+    parser.add_argument("--strokes-source", help="QuickDraw source of the model's stroke "
+                                                 "drawings (default: the one recorded at "
+                                                 "training)")
     parser.add_argument("--cache", help="QuickDraw cache folder")
 
 
@@ -266,15 +351,13 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         classifier = load_classifier(args.model)
-        data = reload_data(classifier.metadata, args.source, args.cache)
+        data = reload_data(classifier.metadata, args.source, args.strokes_source, args.cache)
     except (ModelError, quickdraw.QuickDrawError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    probabilities = classifier.probabilities(data.x["test"])
-    metrics = score(classifier, probabilities, data.y["test"])
+    metrics = measure(classifier, data)
     print(f"model {classifier.path} on {len(data.y['test'])} test drawings")
-    print(format_report(metrics, rejection(classifier, data, probabilities),
-                        classifier.class_bias))
+    print(format_report(metrics, classifier.class_bias))
     return 0
 
 

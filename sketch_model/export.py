@@ -20,16 +20,13 @@ are the export's own (tuned and measured again by the command): it is what peopl
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from .classifier import (Classifier, ModelError, file_digest, load_keras, model_path,
-                         read_metadata)
-from .evaluate import (add_model_arguments, format_report, reload_data, save_confusion_picture,
-                       tune_and_score)
+from .classifier import ModelError, file_digest, load_keras, model_path, read_metadata
+from .evaluate import add_model_arguments, reload_data
 from .runtimes import KerasRuntime, LiteRuntime, mirror_averaged
 
 AGREEMENT = 0.99  # least share of check drawings whose top answer must match the model's
@@ -108,29 +105,27 @@ def main(argv: list[str] | None = None) -> int:
 
     import quickdraw
 
+    from .finish import finish_model
+
     try:
         path = model_path(args.model)
         if not path.is_file():
             raise ModelError(f"Model file {path} is missing.")
         metadata = read_metadata(path)
-        data = reload_data(metadata, args.source, args.cache)
-        metadata["litert"] = entry = export_litert(load_keras(path), path, data.x["train"],
-                                                   data.x["validation"])
+        data = reload_data(metadata, args.source, args.strokes_source, args.cache,
+                           holdout_strokes=True)
+        model = load_keras(path)
     except (ModelError, quickdraw.QuickDrawError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    # The export is what the app serves: its threshold and test figures replace the old ones.
+    # The export is what the app serves: its tuning and test figures replace the old ones.
+    finish_model(model, path, metadata, data)
+    entry = metadata["litert"]
     export = path.with_name(entry["file"])
-    classifier = Classifier(LiteRuntime(export), metadata, path)
-    metrics = tune_and_score(classifier, data)  # also records the tuning in metadata
-    path.with_suffix(".json").write_text(json.dumps(metadata, indent=2) + "\n")
-    save_confusion_picture(metrics, f"{path.stem} ({metadata.get('architecture', 'model')}) "
-                           "on its test split", path.with_name(path.stem + "-confusion.png"))
-    print(format_report(metrics, metrics["rejection"], classifier.class_bias))
     print(f"saved {export} ({export.stat().st_size / 1e6:.2f} MB, {entry['quantization']}): "
           f"same top answer as the Keras model on {entry['top_answer_agreement']:.1%} of "
           f"{entry['checked_on']} validation drawings, probabilities at most "
-          f"{entry['max_difference']:.2g} apart; metrics and threshold updated in "
+          f"{entry['max_difference']:.2g} apart; metrics and tuning updated in "
           f"{path.with_suffix('.json')}")
     return 0
 

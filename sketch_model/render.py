@@ -5,8 +5,9 @@ translated by 24 units of padding, scaled by 28/304 and stroked with round 16-un
 (DESIGN.md, "Facts about QuickDraw data"). Pixel values are the exact share of each pixel the
 stroke covers, found by supersampling, which is what cairo's best antialiasing computes.
 
-Training uses it for synthetic "none of these" drawings; the tests use it as the reference the
-canvas preprocessing must match.
+Training uses it for the dataset's simplified stroke drawings (``render_simplified``) and for
+synthetic "none of these" drawings; the tests use it as the reference the canvas preprocessing
+must match.
 """
 
 from __future__ import annotations
@@ -28,6 +29,19 @@ def normalise(strokes: list[Stroke]) -> list[np.ndarray]:
     low = points.min(axis=0)
     span = (points.max(axis=0) - low).max() or 1.0
     return [(a - low) * (255.0 / span) for a in arrays]
+
+
+def as_points(strokes) -> list[Stroke]:
+    """Strokes of the simplified format, ``(xs, ys)`` each, as lists of points."""
+    return [list(zip(xs, ys)) for xs, ys in strokes]
+
+
+def render_simplified(drawings) -> np.ndarray:
+    """(N, 784) uint8 rows of simplified drawings (``quickdraw.Drawing``): numpy_bitmap rows."""
+    rows = np.empty((len(drawings), SIDE * SIDE), dtype=np.uint8)
+    for number, drawing in enumerate(drawings):
+        rows[number] = render_quickdraw(as_points(drawing.strokes)).reshape(-1)
+    return rows
 
 
 def render_quickdraw(strokes: list[Stroke], supersample: int = 8) -> np.ndarray:

@@ -8,6 +8,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_QUICKDRAW = REPO.parent / "shared" / "quickdraw"
+SHARED_STROKES = REPO.parent / "shared" / "quickdraw-strokes"
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +23,17 @@ def quickdraw_source():
             pytest.fail(message)
         pytest.skip(message)
     return SHARED_QUICKDRAW
+
+
+@pytest.fixture(scope="session")
+def strokes_source():
+    """The offline mirror of real QuickDraw simplified strokes beside the repository."""
+    if not SHARED_STROKES.is_dir():
+        message = f"real QuickDraw stroke files expected in {SHARED_STROKES}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return SHARED_STROKES
 
 
 @pytest.fixture(scope="session")

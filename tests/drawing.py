@@ -1,24 +1,20 @@
-"""Drawings for tests: stroke sets, the dataset's renderer, and a browser-canvas look-alike.
+"""Drawings for tests: hand-made stroke sets, and (re-exported) the product's renderers.
 
-``render_quickdraw`` (from ``sketch_model.render``) makes a drawing's 28x28 bitmap exactly the
-way the official files were made: the reference the canvas preprocessing must match.
-
-``render_canvas`` draws the same strokes the way ``canvas.toDataURL("image/png")`` returns them:
-black, antialiased, round caps and joins, on a transparent canvas of any size and pen width;
-``page_png`` turns such a canvas into the greyscale PNG that static/js/draw.js sends.
+``render_quickdraw`` (``sketch_model.render``) makes a drawing's 28x28 bitmap exactly the way
+the official files were made: the reference the canvas preprocessing must match.
+``render_canvas`` and ``page_png`` (``sketch_model.canvas``) draw strokes as a browser canvas
+exports them and as static/js/draw.js sends them.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import random
-import struct
-import zlib
 
 import numpy as np
-from PIL import Image, ImageDraw
 
+from sketch_model.canvas import (canvas_from_bitmap, page_png, png_bytes,  # noqa: F401
+                                 png_chunk, render_canvas)
 from sketch_model.render import normalise, render_quickdraw  # noqa: F401 (re-exported)
 
 Stroke = list[tuple[float, float]]
@@ -139,76 +135,3 @@ def random_strokes(seed: int) -> list[Stroke]:
                 points.append((x, y))
             strokes.append(points)
     return strokes
-
-
-# --- a browser canvas ------------------------------------------------------------------------
-
-def render_canvas(strokes: list[Stroke], canvas: int = 400, pen: float = 8, size: float = 0.7,
-                  centre: tuple[float, float] = (0.5, 0.5), ink=(0, 0, 0)) -> bytes:
-    """PNG bytes of the strokes drawn on a ``canvas`` px square, as a browser would export it.
-
-    ``size`` is the drawing's longest side as a share of the canvas, ``centre`` its centre as
-    shares of the canvas; the canvas stays transparent, as the app's is.
-    """
-    supersample = 4
-    simplified = normalise(strokes)
-    points = np.vstack(simplified)
-    extent = points.max(axis=0)
-    scale = size * canvas / 255.0
-    shift = np.asarray(centre) * canvas - extent * scale / 2
-    big = Image.new("L", (canvas * supersample, canvas * supersample), 0)
-    draw = ImageDraw.Draw(big)
-    width = max(1, round(pen * supersample))
-    for stroke in simplified:
-        xy = [tuple(p) for p in (stroke * scale + shift) * supersample]
-        if len(xy) > 1:
-            draw.line(xy, fill=255, width=width, joint="curve")
-        r = width / 2
-        for x, y in (xy[0], xy[-1]) if len(xy) > 1 else xy:
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
-    alpha = big.resize((canvas, canvas), Image.Resampling.BOX)
-    picture = Image.new("RGBA", (canvas, canvas), tuple(ink) + (0,))
-    picture.putalpha(alpha)
-    return png_bytes(picture)
-
-
-def page_png(canvas_png: bytes) -> bytes:
-    """The PNG draw.js sends for a canvas: its alpha channel as 8-bit grey, black ink on white,
-    in a one-pixel ring of white, rows unfiltered and deflated (draw.js ``pictureUrl``)."""
-    alpha = np.pad(np.asarray(Image.open(io.BytesIO(canvas_png)).getchannel("A")), 1)
-    height, width = alpha.shape
-    rows = np.zeros((height, width + 1), np.uint8)  # filter type 0, then the row
-    rows[:, 1:] = 255 - alpha
-    return (b"\x89PNG\r\n\x1a\n"
-            + png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + png_chunk(b"IDAT", zlib.compress(rows.tobytes())) + png_chunk(b"IEND", b""))
-
-
-def png_chunk(kind: bytes, payload: bytes, crc: int | None = None) -> bytes:
-    """One PNG chunk: length, type, payload and its CRC (``crc`` instead, to forge a bad one)."""
-    if crc is None:
-        crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
-
-
-def png_bytes(image: Image.Image, **params) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", **params)
-    return buffer.getvalue()
-
-
-def canvas_from_bitmap(bitmap: np.ndarray, canvas: int = 500, size: float = 0.6,
-                       corner: tuple[float, float] = (0.1, 0.3)) -> bytes:
-    """A 28x28 dataset bitmap enlarged and inverted onto a black-on-transparent canvas PNG.
-
-    The bitmap becomes a square ``size`` of the canvas wide with its top-left at ``corner``
-    (shares of the canvas), as a person would draw somewhere on the page.
-    """
-    side = round(size * canvas)
-    alpha = Image.new("L", (canvas, canvas), 0)
-    alpha.paste(Image.fromarray(bitmap.reshape(28, 28)).resize((side, side),
-                                                                Image.Resampling.BICUBIC),
-                (round(corner[0] * canvas), round(corner[1] * canvas)))
-    picture = Image.new("RGBA", (canvas, canvas), (0, 0, 0, 0))
-    picture.putalpha(alpha)
-    return png_bytes(picture)

@@ -3,6 +3,7 @@
 import numpy as np
 
 from sketch_model.dataset import OTHER, load_dataset
+from sketch_model.recipe import Recipe
 from sketch_model.scribbles import scribbles
 
 
@@ -38,7 +39,7 @@ def test_scribbles_look_like_dataset_bitmaps(shared_data):
 
 
 def test_scribbles_join_the_other_class_in_every_split(quickdraw_source, tmp_path):
-    data = load_dataset(["cat", "dog"], limit=100, seed=1, scribbles=400,
+    data = load_dataset(Recipe(classes=["cat", "dog"], limit=100, scribbles=400),
                         source=quickdraw_source, cache=tmp_path)
     assert data.classes == ["cat", "dog", OTHER]
     counts = data.counts[OTHER]

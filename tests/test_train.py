@@ -14,24 +14,26 @@ CLASSES = ["cat", "fish", "camel"]
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, quickdraw_source):
+def trained(tmp_path_factory, quickdraw_source, strokes_source):
     """A tiny model trained for real through the command line entry point."""
     folder = tmp_path_factory.mktemp("train")
     out = folder / "tiny"
-    code = train_main(["--classes", *CLASSES, "--other-classes", "house", "--holdout-classes",
-                       "book", "--limit", "300", "--other-limit", "150", "--scribbles", "90",
-                       "--epochs", "2",
+    code = train_main(["--classes", *CLASSES, "--other-classes", "house", "--other-strokes",
+                       "ant", "cow", "--holdout-classes", "book", "--holdout-strokes", "crab",
+                       "--limit", "300", "--other-limit", "150", "--stroke-limit", "20",
+                       "--scribbles", "90", "--epochs", "2",
                        "--out", str(out), "--source", str(quickdraw_source),
+                       "--strokes-source", str(strokes_source),
                        "--cache", str(folder / "cache")])
     assert code == 0
     return out
 
 
-def test_training_writes_model_metadata_export_and_picture(trained):
+def test_training_writes_model_metadata_export_and_pictures(trained):
     for suffix in (".keras", ".json", ".tflite"):
         assert trained.with_name(trained.name + suffix).is_file()
-    picture = trained.with_name(trained.name + "-confusion.png")
-    assert picture.read_bytes().startswith(b"\x89PNG")
+    for picture in ("-confusion.png", "-reliability.png"):
+        assert trained.with_name(trained.name + picture).read_bytes().startswith(b"\x89PNG")
 
 
 def test_metadata_has_what_the_app_and_reports_need(trained):
@@ -44,10 +46,12 @@ def test_metadata_has_what_the_app_and_reports_need(trained):
     assert set(meta["class_bias"]) <= set(CLASSES)  # tuned shifts for known classes only
     assert all(abs(shift) <= 1.0 for shift in meta["class_bias"].values())
     trained_on = meta["trained_on"]
-    assert trained_on["classes"] == CLASSES and trained_on["holdout_classes"] == ["book"]
+    assert trained_on["classes"] == CLASSES and trained_on["holdout"] == ["book", "crab"]
+    assert trained_on["holdout_bitmaps"] == ["book"] and trained_on["other_strokes"] == [
+        "ant", "cow"]
     assert trained_on["scribbles"] == 90
-    assert sum(trained_on["split_sizes"].values()) == 3 * 300 + 150 + 90
-    assert sum(trained_on["drawings"]["other"].values()) == 150 + 90
+    assert sum(trained_on["split_sizes"].values()) == 3 * 300 + 150 + 2 * 20 + 90
+    assert sum(trained_on["drawings"]["other"].values()) == 150 + 2 * 20 + 90
     for label in CLASSES:
         assert sum(trained_on["drawings"][label].values()) == 300
     metrics = meta["metrics"]
@@ -60,7 +64,13 @@ def test_metadata_has_what_the_app_and_reports_need(trained):
     assert [metrics["per_class"][c]["support"] for c in CLASSES] == confusion.sum(1).tolist()
     rejection = metrics["rejection"]
     assert 0.0 <= rejection["holdout_unsure_rate"] <= 1.0
-    assert set(rejection["holdout_unsure_rate_per_class"]) == {"book"}
+    assert set(rejection["holdout_unsure_rate_per_class"]) == {"book", "crab"}
+    calibration = metrics["calibration"]
+    assert meta["temperature"] == calibration["temperature"] > 0
+    assert 0.0 <= calibration["ece"] <= 1.0 and len(calibration["bins"]) == 15
+    app = metrics["app_path"]  # canvases of the held-out strokes, and of test drawings
+    assert set(app["holdout_unsure_rate_per_class"]) == {"book", "crab"}
+    assert set(app["recall_per_class"]) == set(CLASSES) and 0 <= app["top3_accuracy"] <= 1
     assert "created" in meta
     assert meta["litert"]["file"] == trained.name + ".tflite"
     litert = meta["litert"]
@@ -84,7 +94,7 @@ def test_saved_batch_norm_statistics_are_those_of_clean_drawings(trained, quickd
     layers = [layer for layer in model.layers
               if isinstance(layer, keras.layers.BatchNormalization)]
     saved = [np.array(layer.moving_variance) for layer in layers]
-    data = reload_data(meta, str(quickdraw_source), trained.parent / "cache")
+    data = reload_data(meta, source=str(quickdraw_source), cache=trained.parent / "cache")
     assert recalibrate_batch_norm(model, data.x["train"]) == 6
     for before, layer in zip(saved, layers):
         assert np.allclose(before, np.array(layer.moving_variance), rtol=1e-3)

@@ -1,0 +1,112 @@
+"""Calibration: the temperature that makes confidence mean what it says, and how it is measured."""
+
+import json
+
+import numpy as np
+import pytest
+
+from sketch_model.calibration import (fit_temperature, negative_log_likelihood, reliability,
+                                      save_reliability_picture, scaled)
+from sketch_model.classifier import Classifier, ModelError, read_metadata
+from sketch_model.dataset import Dataset
+
+
+def overconfident(rows: int, classes: int, factor: float, seed: int):
+    """Labels drawn from softmax(z), and the log probabilities of a model that says
+    ``factor`` * z: sure of itself ``factor`` times more than it should be."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0, 1.2, (rows, classes))
+    truth = scaled(z, 1.0)
+    labels = np.array([rng.choice(classes, p=p) for p in truth])
+    return factor * z, labels
+
+
+def test_the_temperature_of_an_overconfident_model_is_found():
+    logs, labels = overconfident(6000, 7, factor=3.0, seed=1)
+    temperature = fit_temperature(logs, labels)
+    assert temperature == pytest.approx(3.0, rel=0.08)
+    best = negative_log_likelihood(logs, labels, temperature)
+    for other in (temperature * 0.8, temperature * 1.25, 1.0):
+        assert negative_log_likelihood(logs, labels, other) > best
+
+
+def test_scaling_leaves_every_answer_and_brings_the_error_down():
+    logs, labels = overconfident(6000, 7, factor=3.0, seed=2)
+    before, after = scaled(logs, 1.0), scaled(logs, fit_temperature(logs, labels))
+    assert np.array_equal(before.argmax(1), after.argmax(1))
+    correct = before.argmax(1) == labels
+    ece_before = reliability(before.max(1), correct)["ece"]
+    ece_after = reliability(after.max(1), correct)["ece"]
+    assert ece_before > 0.1 and ece_after < 0.03
+
+
+def test_expected_calibration_error_by_hand():
+    confidence = np.array([0.9] * 10 + [0.55] * 10)
+    correct = np.array([True] * 6 + [False] * 4 + [True] * 5 + [False] * 5)
+    table = reliability(confidence, correct, bins=15)
+    # bin of 0.9: accuracy 0.6, gap 0.3; bin of 0.55: accuracy 0.5, gap 0.05; equal sizes
+    assert table["ece"] == pytest.approx((0.3 + 0.05) / 2)
+    assert sum(b["count"] for b in table["bins"]) == 20 and len(table["bins"]) == 15
+    assert reliability(np.array([1.0, 0.0]), np.array([True, False]))["ece"] == 0.0
+
+
+class ScaledRuntime:
+    """A stand-in model: drawing i (its first pixel) answers row i of a table."""
+
+    name = "table"
+
+    def __init__(self, table):
+        self.table = np.asarray(table)
+        self.outputs = self.table.shape[1]
+
+    def batch(self, x):
+        return self.table[x.reshape(len(x), -1)[:, 0].astype(int) + 256 * x.reshape(
+            len(x), -1)[:, 1].astype(int)]
+
+
+def test_tuning_a_stand_in_model_with_known_overconfidence_gets_its_error_down(tmp_path):
+    """Through the same tuning training runs: the temperature is fitted on validation, and
+    the test split's calibration error, before and after, lands in the metadata."""
+    from sketch_model.evaluate import tune_and_score
+
+    rng = np.random.default_rng(3)
+    truth = rng.choice(3, 4000, p=[0.4, 0.4, 0.2])  # cat, dog, other
+    z = rng.normal(0, 1.0, (4000, 3)) + 2.0 * np.eye(3)[truth] - 4.0 * np.eye(3)[2]
+    labels = np.array([rng.choice(3, p=p) for p in scaled(z, 1.0)])
+    x = np.zeros((4000, 28, 28, 1), dtype=np.uint8)
+    x[:, 0, 0, 0], x[:, 0, 1, 0] = np.arange(4000) % 256, np.arange(4000) // 256
+    data = Dataset(["cat", "dog", "other"])
+    for split, rows in (("validation", slice(0, 2000)), ("test", slice(2000, 4000))):
+        data.x[split], data.y[split] = x[rows], labels[rows]
+    metadata = {"classes": ["cat", "dog", "other"], "reject_class": "other"}
+    classifier = Classifier(ScaledRuntime(scaled(3.0 * z, 1.0)), metadata, tmp_path / "t.keras")
+    metrics = tune_and_score(classifier, data)
+    calibration = metrics["calibration"]
+    assert metadata["temperature"] == classifier.temperature == calibration["temperature"]
+    assert 2.0 < classifier.temperature < 4.0
+    assert calibration["ece_before"] > 0.08 and calibration["ece"] < 0.03
+    assert sum(b["count"] for b in calibration["bins"]) == (data.y["test"] < 2).sum()
+    picture = tmp_path / "reliability.png"
+    save_reliability_picture({"ece": calibration["ece_before"],
+                              "bins": calibration["bins_before"]}, calibration, "t", picture)
+    assert picture.read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_classifier_applies_the_temperature_after_the_bias(tmp_path):
+    path = tmp_path / "m.keras"
+    path.with_suffix(".json").write_text(json.dumps(
+        {"classes": ["a", "b"], "class_bias": {"b": float(np.log(2))}, "temperature": 2.0}))
+    metadata = read_metadata(path)
+    classifier = Classifier(ScaledRuntime([[0.8, 0.2]]), metadata, path)
+    # log(0.8), log(0.2) + log(2) = log(0.4); halved: sqrt(0.8) : sqrt(0.4)
+    expected = np.array([np.sqrt(0.8), np.sqrt(0.4)]) / (np.sqrt(0.8) + np.sqrt(0.4))
+    assert classifier.adjusted(np.array([[0.8, 0.2]]))[0] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("temperature", [0, -1, 100, "2", True])
+def test_a_temperature_out_of_range_is_refused(tmp_path, temperature):
+    path = tmp_path / "m.keras"
+    path.with_suffix(".json").write_text(json.dumps({"classes": ["a", "b"],
+                                                     "temperature": temperature}))
+    with pytest.raises(ModelError, match="temperature"):
+        read_metadata(path)
