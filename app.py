@@ -45,7 +45,7 @@ from werkzeug.exceptions import (BadRequest, ClientDisconnected, HTTPException,
                                  RequestHeaderFieldsTooLarge, RequestURITooLarge,
                                  UnsupportedMediaType)
 
-from sketch_model.classifier import ModelError, Prediction, load_classifier
+from sketch_model.classifier import LOOKS_OTHER, ModelError, Prediction, load_classifier
 from sketch_model.errors import BlankDrawing, ImageTooLarge, SketchError
 from sketch_model.preprocess import decode_data_url, to_bitmap
 
@@ -182,6 +182,8 @@ def api_predict():
         "label": prediction.label,
         "confidence": prediction.confidence,
         "unsure": prediction.unsure,
+        "reason": prediction.reason,
+        "other": prediction.other,
         "ranking": [{"label": guess.label, "probability": guess.probability}
                     for guess in prediction.ranking],
         "model_input": _bitmap_url(bitmap),
@@ -250,6 +252,8 @@ def _png_url(png: bytes) -> str:
 
 def _headline(prediction: Prediction) -> str:
     best = prediction.best.label
+    if prediction.reason == LOOKS_OTHER:
+        return "That's none of the animals I know."
     if prediction.unsure:
         return f"I'm not sure… maybe {_article(best)} {best}?"
     return f"It's {_article(best)} {best}!"
@@ -260,9 +264,10 @@ def _article(word: str) -> str:
 
 
 def _percent(probability: float) -> str:
+    """A probability as people read it; never "100%" (no drawing is certain) nor "0%"."""
     if 0 < probability < 0.005:
         return "<1%"
-    return f"{probability:.0%}"
+    return f"{min(round(probability * 100), 99)}%"
 
 
 def _accuracy(metadata: dict) -> float | None:

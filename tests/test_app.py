@@ -117,6 +117,13 @@ def mostly_other(models_dir):
 
 
 @pytest.fixture(scope="session")
+def certain_cat(models_dir):
+    """Answers "cat" for every drawing with a probability that rounds to 100%."""
+    bias = [30.0] + [0.0] * (len(ANIMAL_CLASSES) - 1)
+    return load_classifier(make_model(models_dir, "certain-cat", ANIMAL_CLASSES, bias=bias))
+
+
+@pytest.fixture(scope="session")
 def fruit_path(models_dir):
     return make_model(models_dir, "fruit", ["apple", "banana", "house"], seed=3)
 
@@ -261,10 +268,14 @@ def assert_error_page(response, status: int, *fragments: str) -> Page:
 
 def check_answer(answer: dict, labels: list[str]) -> None:
     """The JSON API's answer shape, for a model knowing ``labels``."""
-    assert set(answer) == {"label", "confidence", "unsure", "ranking", "model_input"}
+    assert set(answer) == {"label", "confidence", "unsure", "reason", "other", "ranking",
+                           "model_input"}
     assert answer["label"] in labels + ["unsure"]
     assert isinstance(answer["unsure"], bool)
     assert (answer["label"] == "unsure") == answer["unsure"]
+    assert answer["reason"] in ((None,) if not answer["unsure"] else
+                                ("unfamiliar", "low_confidence"))
+    assert answer["other"] is None or 0.0 <= answer["other"] <= 1.0
     assert 0.0 <= answer["confidence"] <= 1.0
     ranking = answer["ranking"]
     assert [set(g) for g in ranking] == [{"label", "probability"}] * len(labels)
@@ -422,6 +433,38 @@ def test_predict_admits_when_unsure(unsure_octopus, cat_png):
     assert "I'm not sure… maybe an octopus?" in Page.text(prediction)
     assert title_of(page).startswith("I'm not sure")
     assert page.find("li", inside="ranking")[0]["attrs"]["data-label"] == "octopus"
+
+
+def test_predict_says_when_it_is_none_of_the_animals(mostly_other, cat_png):
+    client = app_with(mostly_other).test_client()
+    page = page_of(client.post("/predict", data={"url": data_url(cat_png)}))
+    prediction = page.by_id("prediction")
+    assert prediction["attrs"]["data-label"] == "unsure"
+    assert prediction["attrs"]["data-reason"] == "unfamiliar"
+    words = Page.text(prediction)
+    answer = client.post("/api/predict", json={"image": data_url(cat_png)}).get_json()
+    assert answer["reason"] == "unfamiliar" and answer["other"] > 0.5
+    assert "That's none of the animals I know." in words
+    assert f"I'm {round(answer['other'] * 100)}% sure it's something else" in words
+    assert f"looks most like a {answer['ranking'][0]['label']}" in words
+
+
+def test_predict_says_when_it_is_torn(unsure_octopus, cat_png):
+    client = app_with(unsure_octopus).test_client()
+    answer = client.post("/api/predict", json={"image": data_url(cat_png)}).get_json()
+    assert answer["reason"] == "low_confidence" and answer["other"] is None
+    page = page_of(client.post("/predict", data={"url": data_url(cat_png)}))
+    assert page.by_id("prediction")["attrs"]["data-reason"] == "low_confidence"
+
+
+def test_the_page_never_says_100_percent(certain_cat, cat_png):
+    client = app_with(certain_cat).test_client()
+    answer = client.post("/api/predict", json={"image": data_url(cat_png)}).get_json()
+    assert answer["confidence"] > 0.995  # would round to 100%
+    page = client.post("/predict", data={"url": data_url(cat_png)}).get_data(as_text=True)
+    assert "99%" in page and "100%" not in page
+    assert [webapp._percent(p) for p in (1.0, 0.999, 0.994, 0.5, 0.004, 0.0)] == \
+        ["99%", "99%", "99%", "50%", "<1%", "0%"]
 
 
 def test_predict_accepts_multipart_and_large_drawings(client):

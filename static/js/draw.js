@@ -463,11 +463,12 @@
     return /^[aeiou]/i.test(word) ? "an" : "a";
   }
 
+  /* A probability as people read it; never "100%" (no drawing is certain). */
   function percent(probability) {
     if (probability > 0 && probability < 0.005) {
       return "<1%";
     }
-    return Math.round(probability * 100) + "%";
+    return Math.min(Math.round(probability * 100), 99) + "%";
   }
 
   function showHint() {
@@ -480,6 +481,7 @@
     }
     live.dataset.state = state;
     delete live.dataset.label;
+    delete live.dataset.reason;
     liveStatus.textContent = text;
     liveStatus.dataset.state = state;
     liveList.replaceChildren();
@@ -493,10 +495,15 @@
     const state = answer.unsure ? "unsure" : "sure";
     live.dataset.state = state;
     live.dataset.label = answer.label;
+    live.dataset.reason = answer.reason || "";
     liveStatus.dataset.state = state;
-    liveStatus.textContent = answer.unsure ?
-      "Hmm… not sure yet. Maybe:" :
-      "It's " + article(best.label) + " " + best.label + "!";
+    if (answer.reason === "unfamiliar") {
+      liveStatus.textContent = "That's none of the animals I know. Closest:";
+    } else if (answer.unsure) {
+      liveStatus.textContent = "Hmm… not sure yet. Maybe:";
+    } else {
+      liveStatus.textContent = "It's " + article(best.label) + " " + best.label + "!";
+    }
     const items = answer.ranking.slice(0, LIVE_COUNT).map((guess, index) => {
       const item = document.createElement("li");
       item.dataset.label = guess.label;
