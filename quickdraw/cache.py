@@ -1,7 +1,8 @@
 """The cache folder: the first N drawings of each category, and where they came from.
 
 Bitmaps are one ``<name>.npy`` per category, a plain, valid numpy file (``np.load`` reads
-it); stroke drawings are one ``simplified/<name>.ndjson``, the source's lines verbatim. Beside
+it); stroke drawings are one ``simplified/<name>.ndjson``, the source's lines, one drawing
+each. Beside
 each is a small ``<name>.json`` sidecar that remembers where the drawings came from (the
 source, and where in the source file they end), so that a later, larger request can fetch only
 the missing drawings from the same source and a request for "everything" knows without asking
@@ -17,6 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+try:
+    import fcntl
+except ImportError:  # not a POSIX system: no locking between processes
+    fcntl = None
 import os
 import sys
 import tempfile
@@ -92,7 +97,28 @@ class _Store:
         """Check the cached file of ``name``: its entry and origin, or QuickDrawError/OSError."""
         raise NotImplementedError
 
-    def lookup(self, name: str):
+    @contextlib.contextmanager
+    def locked(self, name: str):
+        """Hold the lock of ``name`` meanwhile: one process at a time fetches a file. A cache
+        folder this process cannot write to needs no lock (and fails when written to)."""
+        handle = None
+        if fcntl is not None:
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                handle = open(self.folder / f".{name}{self.suffix}.lock", "a")
+            except OSError:
+                handle = None
+        if handle is None:
+            yield
+            return
+        with handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def lookup(self, name: str) -> tuple[CachedFile, object] | None:
         """The valid cached file of ``name`` and its origin, or None.
 
         A file that exists but fails the check is reported on stderr and
@@ -251,8 +277,8 @@ class StrokeOrigin:
 
 
 class StrokeCache(_Store):
-    """The ``simplified/<name>.ndjson`` stroke files of a cache folder: the first N lines
-    of the source's file, verbatim, each ending in a newline."""
+    """The ``simplified/<name>.ndjson`` stroke files of a cache folder: the first N drawings
+    of the source's file, a line each."""
 
     suffix = ".ndjson"
 
@@ -268,7 +294,8 @@ class StrokeCache(_Store):
                                   source_size=None if size is None else int(size))
         except (AttributeError, ValueError, KeyError, TypeError):
             return None
-        if origin.lines != lines or origin.end < lines:
+        if origin.lines != lines or origin.end < lines or (
+                origin.complete and origin.source_size not in (None, origin.end)):
             return None  # the sidecar describes another version of the file
         return origin
 

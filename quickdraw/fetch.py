@@ -43,8 +43,8 @@ class FetchResult:
         return self.downloaded == 0
 
 
-class _SourceChanged(Exception):
-    """The source file is no longer the one the cached rows came from."""
+class SourceChanged(Exception):
+    """The source file is no longer the one the cached drawings came from."""
 
 
 def check_limit(limit) -> int | None:
@@ -219,7 +219,7 @@ def _extend(name: str, limit: int | None, src: Source, store: Cache,
             reply = stream.open()
             if reply.total is not None and reply.total != (
                     origin.header_length + origin.source_rows * ROW):
-                raise _SourceChanged
+                raise SourceChanged
             write(out, npy.build_header(rows))
             old = npy.inspect_file(entry.path)
             with open(entry.path, "rb") as cached:
@@ -251,22 +251,31 @@ def fetch_file(name: str, limit: int | None = None, *, source=None, cache=None,
     when stderr is a terminal, True always, False never.
     """
     name = validate(name)
-    limit = check_limit(limit)
-    store = Cache(config.cache_dir(cache))
-    src = open_source(config.source(source), config.timeout(timeout))
-    found = store.lookup(name)
-    if found is not None:
-        entry, origin = found
-        if (limit is not None and entry.rows >= limit) or (
-                entry.complete and entry.source == src.id):
-            return FetchResult(name, entry.path, entry.rows, 0)
-        if origin is not None and origin.source == src.id:
-            try:
-                return _extend(name, limit, src, store, entry, origin, progress)
-            except _SourceChanged:
-                print(f"warning: {src.describe(name)} has changed since it was cached; "
-                      "fetching it again from the start", file=sys.stderr)
-    return _download(name, limit, src, store, progress)
+    return fetch_into(Cache(config.cache_dir(cache)),
+                      open_source(config.source(source), config.timeout(timeout)),
+                      name, check_limit(limit), _download, _extend, progress)
+
+
+def fetch_into(store, src: Source, name: str, limit: int | None, download, extend,
+               progress: bool | None) -> FetchResult:
+    """The cache-first fetch both kinds of file share: ``store``'s file of ``name`` when it
+    holds enough drawings (or all of ``src``'s), else ``extend`` it when it came from ``src``,
+    else ``download`` it anew. One process at a time works on a name (a lock file), so two
+    trainers starting at once do not write the same file."""
+    with store.locked(name):
+        found = store.lookup(name)
+        if found is not None:
+            entry, origin = found
+            if (limit is not None and entry.rows >= limit) or (
+                    entry.complete and entry.source == src.id):
+                return FetchResult(name, entry.path, entry.rows, 0)
+            if origin is not None and origin.source == src.id:
+                try:
+                    return extend(name, limit, src, store, entry, origin, progress)
+                except SourceChanged:
+                    print(f"warning: {src.describe(name)} has changed since it was cached; "
+                          "fetching it again from the start", file=sys.stderr)
+        return download(name, limit, src, store, progress)
 
 
 def read_rows(path: Path, limit: int | None) -> np.ndarray:

@@ -7,11 +7,12 @@ units. The official ``numpy_bitmap`` rows were rendered from exactly these strok
 
 Lines differ in length, so the first N drawings are no byte range known in advance: the file
 is streamed and reading stops after the N-th line (the connection is closed, so the rest of an
-official file, often hundreds of MB, is never transferred). The cache keeps those lines
-verbatim (:class:`~quickdraw.cache.StrokeCache`); a later, larger request continues from the
-byte where the cached lines end, a Range request from there. Every line is checked as it
+official file, often hundreds of MB, is never transferred). The cache keeps those lines, one
+drawing each (:class:`~quickdraw.cache.StrokeCache`); a later, larger request continues from
+the byte where the cached lines end, a Range request from there. Every line is checked as it
 arrives, and a bad one stops the fetch with its line number (:class:`MalformedDrawing`,
-:class:`WrongCategory`, :class:`EmptyDrawing`); nothing unchecked reaches the cache.
+:class:`WrongCategory`, :class:`EmptyDrawing`); nothing unchecked reaches the cache. Blank
+lines, a byte-order mark and Windows line breaks are tolerated; a file cut short is not.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from . import config
 from .cache import CachedFile, StrokeCache, StrokeOrigin
 from .categories import validate
 from .errors import (CacheError, EmptyDrawing, MalformedDrawing, NotStrokeFile,
-                     QuickDrawError, WrongCategory)
-from .fetch import FetchResult, Progress, check_limit, write
+                     QuickDrawError, TruncatedData, WrongCategory)
+from .fetch import FetchResult, Progress, SourceChanged, check_limit, fetch_into, write
 from .sources import Reply, Source, open_source
 
 SUFFIX = ".ndjson"
@@ -48,10 +49,6 @@ class Drawing:
     countrycode: str = ""
     recognized: bool | None = None
     timestamp: str = ""
-
-
-class _SourceChanged(Exception):
-    """The source file is no longer the one the cached lines came from."""
 
 
 def parse_drawing(line: bytes | str, name: str, where: str) -> Drawing:
@@ -100,32 +97,67 @@ def _stroke(stroke, where: str, number: int) -> Stroke:
 
 
 class _Lines:
-    """The lines of a reply, one at a time, with the source offset where the next begins."""
+    """The drawings' lines of a reply, one at a time: where the next one begins in the
+    source, and its line number there."""
 
-    def __init__(self, reply: Reply, start: int) -> None:
+    def __init__(self, reply: Reply, start: int, number: int = 0) -> None:
         self.reply = reply
-        self.offset = start
+        self.offset = start  # source offset after the last line returned
+        self.number = number  # lines before this one (exact in files without blank lines)
+        self._first = start == 0  # at the file's start, where a byte-order mark may be
         self.read_bytes = 0
         self.at_end = False
         self._buffer = b""
+        self._start = 0  # where the unreturned part of the buffer begins
 
     def next(self) -> bytes | None:
-        """The next line without its line break, or None at the end of the file."""
-        while (newline := self._buffer.find(b"\n")) < 0:
-            if len(self._buffer) > MAX_LINE:
+        """The next line that is not blank, without its line break; None at the end."""
+        while True:
+            line = self._raw_line()
+            if line is None:
+                return None
+            if self._first:
+                line, self._first = line.removeprefix(b"\xef\xbb\xbf"), False
+            if line.strip():
+                return line.removesuffix(b"\r")
+
+    def _raw_line(self) -> bytes | None:
+        while (newline := self._buffer.find(b"\n", self._start)) < 0:
+            if len(self._buffer) - self._start > MAX_LINE:
                 raise NotStrokeFile(f"{self.reply.where} has a line longer than "
                                     f"{MAX_LINE >> 20} MB: not a simplified stroke file")
             chunk = self.reply.read(CHUNK)
             self.read_bytes += len(chunk)
             if not chunk:
-                self.at_end = True
-                line, self._buffer = self._buffer, b""
-                self.offset += len(line)
-                return line or None
-            self._buffer += chunk
-        line, self._buffer = self._buffer[:newline], self._buffer[newline + 1:]
-        self.offset += newline + 1
-        return line.removesuffix(b"\r")
+                return self._last_line()
+            self._buffer = self._buffer[self._start:] + chunk
+            self._start = 0
+        line = self._buffer[self._start:newline]
+        self._start = newline + 1
+        self.offset += len(line) + 1
+        self.number += 1
+        return line
+
+    def _last_line(self) -> bytes | None:
+        """What is left at the end of the reply: a last line without a line break, or None.
+        A reply that said it had more bytes was cut short."""
+        self.at_end = True
+        if self.reply.end is not None and self.offset + len(self._buffer) - self._start < \
+                self.reply.end:
+            raise TruncatedData(f"{self.reply.where} stopped after "
+                                f"{self.offset + len(self._buffer) - self._start} of its "
+                                f"{self.reply.end} bytes (the connection was cut short)")
+        line, self._buffer, self._start = self._buffer[self._start:], b"", 0
+        if not line:
+            return None
+        self.offset += len(line)
+        self.number += 1
+        return line
+
+    @property
+    def complete(self) -> bool:
+        """Whether every line of the source file has been read."""
+        return self.at_end or (self.reply.total is not None and self.offset >= self.reply.total)
 
 
 def _copy_lines(lines: _Lines, out, name: str, have: int, limit: int | None,
@@ -135,7 +167,7 @@ def _copy_lines(lines: _Lines, out, name: str, have: int, limit: int | None,
         line = lines.next()
         if line is None:
             break
-        where = f"line {have + 1} of {lines.reply.where}"
+        where = f"line {lines.number} of {lines.reply.where}"
         if have == 0 and not line.lstrip().startswith(b"{"):
             looks = "an HTML page" if line.lstrip()[:1] == b"<" else "something else"
             raise NotStrokeFile(f"{lines.reply.where} is not a simplified stroke file but "
@@ -160,7 +192,7 @@ def _download(name: str, limit: int | None, src: Source, store: StrokeCache,
             if count == 0:
                 raise NotStrokeFile(f"{reply.where} is empty, not a simplified stroke file")
             entry = store.commit(name, out, StrokeOrigin(src.id, lines.offset, count,
-                                                         lines.at_end, reply.total))
+                                                         lines.complete, reply.total))
     finally:
         reply.close()
         bar.close()
@@ -175,12 +207,15 @@ def _extend(name: str, limit: int | None, src: Source, store: StrokeCache, entry
     whose file changed meanwhile shows it there (or in its size), and is fetched anew.
     """
     bar = Progress(progress, name, unit="drawings")
-    reply = src.open(name, origin.end - 1, None)
+    try:
+        reply = src.open(name, origin.end - 1, None)
+    except TruncatedData:  # nothing there any more: the file shrank
+        raise SourceChanged from None
     try:
         if (origin.source_size is not None and reply.total is not None
                 and reply.total != origin.source_size) or reply.read(1) != b"\n":
-            raise _SourceChanged
-        lines = _Lines(reply, origin.end)
+            raise SourceChanged
+        lines = _Lines(reply, origin.end, number=entry.rows)
         with store.writer(name) as out:
             with open(entry.path, "rb") as cached:
                 while data := cached.read(CHUNK):
@@ -188,7 +223,8 @@ def _extend(name: str, limit: int | None, src: Source, store: StrokeCache, entry
             bar.start(limit, entry.rows)
             count = _copy_lines(lines, out, name, entry.rows, limit, bar)
             new = store.commit(name, out, StrokeOrigin(src.id, lines.offset, count,
-                                                       lines.at_end, origin.source_size))
+                                                       lines.complete,
+                                                       reply.total or origin.source_size))
     finally:
         reply.close()
         bar.close()
@@ -205,22 +241,10 @@ def fetch_strokes(name: str, limit: int | None = None, *, source=None, cache=Non
     when the cached lines came from the same source, from scratch when not.
     """
     name = validate(name)
-    limit = check_limit(limit)
-    store = StrokeCache(config.cache_dir(cache))
-    src = open_source(config.strokes_source(source), config.timeout(timeout), SUFFIX)
-    found = store.lookup(name)
-    if found is not None:
-        entry, origin = found
-        if (limit is not None and entry.rows >= limit) or (
-                entry.complete and entry.source == src.id):
-            return FetchResult(name, entry.path, entry.rows, 0)
-        if origin is not None and origin.source == src.id:
-            try:
-                return _extend(name, limit, src, store, entry, origin, progress)
-            except _SourceChanged:
-                print(f"warning: {src.describe(name)} has changed since it was cached; "
-                      "fetching it again from the start", file=sys.stderr)
-    return _download(name, limit, src, store, progress)
+    return fetch_into(StrokeCache(config.cache_dir(cache)),
+                      open_source(config.strokes_source(source), config.timeout(timeout),
+                                  SUFFIX),
+                      name, check_limit(limit), _download, _extend, progress)
 
 
 def read_drawings(path: Path, name: str, limit: int | None = None) -> list[Drawing]:

@@ -64,10 +64,12 @@ def _no_env(monkeypatch):
 
 
 def leftovers(cache):
-    """Files in the cache folder other than complete, valid .npy + .json pairs."""
+    """Files in the cache folder other than complete, valid .npy + .json pairs (and the lock
+    files that keep two processes from fetching one category at once)."""
     if not cache.exists():
         return []
-    return sorted(p.name for p in cache.iterdir() if not p.name.endswith((".npy", ".json")))
+    return sorted(p.name for p in cache.iterdir()
+                  if not p.name.endswith((".npy", ".json", ".lock")))
 
 
 # -- getting exactly the right bytes ------------------------------------------------
@@ -236,7 +238,7 @@ def test_interrupted_download_leaves_no_file(server, cache, monkeypatch):
     monkeypatch.setattr(fetch_module, "write", write_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         quickdraw.load("cat", 900, source=server.url, cache=cache)
-    assert list(cache.iterdir()) == []
+    assert leftovers(cache) == [] and not list(cache.glob("*.npy"))
 
 
 # -- failures: QuickDrawError, one line, nothing left behind -----------------------------

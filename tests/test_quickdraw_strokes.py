@@ -13,7 +13,7 @@ import pytest
 import quickdraw
 from quickdraw.__main__ import main as cli
 from quickdraw.errors import (EmptyDrawing, MalformedDrawing, MissingFile, NotStrokeFile,
-                              QuickDrawError, WrongCategory)
+                              QuickDrawError, TruncatedData, WrongCategory)
 from quickdraw.testing import FakeQuickDraw
 
 pytestmark = pytest.mark.timeout(60)
@@ -156,6 +156,39 @@ def test_a_changed_source_is_fetched_again(tmp_path, capsys):
         [str(4000000000000000 + n) for n in (0, 1, 2, 0, 1, 2, 3, 4)]
 
 
+def test_a_download_cut_short_is_not_taken_for_the_whole_file(tmp_path):
+    short = stroke_file("ant", 10)
+    with FakeQuickDraw({"ant": short}, mode="truncated") as server:  # half, then hangs up
+        with pytest.raises(TruncatedData, match="cut short"):
+            quickdraw.load_strokes("ant", source=server.url, cache=tmp_path)
+    assert not (tmp_path / "simplified" / "ant.ndjson").exists()
+
+
+def test_a_file_that_shrank_is_fetched_again(tmp_path, capsys):
+    with FakeQuickDraw({"ant": ANT}) as server:
+        quickdraw.load_strokes("ant", 50, source=server.url, cache=tmp_path)
+        server.files["ant"] = stroke_file("ant", 20)  # shorter than the cached lines reach
+        drawings = quickdraw.load_strokes("ant", 60, source=server.url, cache=tmp_path)
+    assert len(drawings) == 20 and "has changed" in capsys.readouterr().err
+
+
+def test_all_the_lines_asked_for_are_known_to_be_all_there_is(tmp_path):
+    with FakeQuickDraw({"sea turtle": SEA}) as server:
+        quickdraw.load_strokes("sea turtle", 30, source=server.url, cache=tmp_path)
+        assert quickdraw.fetch_strokes("sea turtle", source=server.url, cache=tmp_path).from_cache
+        assert len(server.wait_for(1)) == 1
+
+
+def test_blank_lines_byte_order_mark_and_windows_line_breaks_are_read(tmp_path):
+    lines = [drawing_line("ant", n) for n in range(4)]
+    body = ("\ufeff" + lines[0] + "\r\n" + lines[1] + "\r\n\r\n" + lines[2] + "\n" + lines[3]
+            + "\n\n").encode()
+    with FakeQuickDraw({"ant": body}) as server:
+        drawings = quickdraw.load_strokes("ant", source=server.url, cache=tmp_path)
+    assert [d.key_id for d in drawings] == [str(4000000000000000 + n) for n in range(4)]
+    assert (tmp_path / "simplified" / "ant.ndjson").read_text().count("\n") == 4
+
+
 def test_names_with_spaces_are_url_encoded(server, tmp_path):
     drawings = quickdraw.load_strokes("Sea Turtle", 4, source=server.url, cache=tmp_path)
     assert len(drawings) == 4 and drawings[0].word == "sea turtle"
@@ -192,7 +225,7 @@ def bad_file(line: str) -> bytes:
      ["from 0 to 255", "simplified format"]),
     (drawing_line("ant", 2, drawing=[[[1, "2"], [3, 4]]]), MalformedDrawing, ["from 0 to 255"]),
     (drawing_line("ant", 2, drawing="ant"), MalformedDrawing, ["list of strokes"]),
-    ("", MalformedDrawing, ["line 3", "not valid JSON"]),
+    ("[]", MalformedDrawing, ["line 3", "\"word\" and \"drawing\""]),
 ])
 def test_a_bad_line_stops_the_fetch_with_its_number(line, error, words, tmp_path):
     with FakeQuickDraw({"ant": bad_file(line)}) as server:
@@ -211,6 +244,7 @@ def test_a_bad_line_stops_the_fetch_with_its_number(line, error, words, tmp_path
     (b"<!DOCTYPE html><html><body>Not here</body></html>\n", ["HTML page"]),
     (b"\x93NUMPY\x01\x00v\x00{'descr': '|u1'}\n", ["not a simplified stroke file"]),
     (b"", ["is empty"]),
+    (b"\n\n", ["is empty"]),
     (b"{" + b"x" * (1 << 21), ["longer than 1 MB"]),
 ])
 def test_a_file_that_is_no_stroke_file(body, words, tmp_path):
