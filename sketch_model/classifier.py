@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .calibration import TEMPERATURES, scaled
 from .runtimes import KerasRuntime, LiteRuntime
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,6 @@ LOOKS_OTHER = "unfamiliar"  # why unsure: it looks like none of the classes
 LOW_CONFIDENCE = "low_confidence"  # why unsure: torn between classes, none likely enough
 RUNTIMES = ("auto", "litert", "keras")
 MAX_BIAS = 5.0  # a log-probability shift; e^5 ~ 150x, far past any useful correction
-TEMPERATURES = (0.05, 20.0)  # the range calibration searches
 
 
 class ModelError(Exception):
@@ -76,28 +76,27 @@ def unsure_rows(probabilities: np.ndarray, known: np.ndarray, reject: int | None
                 threshold: float, other_threshold: float = 1.0) -> np.ndarray:
     """The one rule for "unsure": the best known class is below ``threshold``, or the
     "other" class outweighs it or is above ``other_threshold``."""
-    low, looks_other = _unsure_conditions(probabilities, known, reject, threshold,
-                                          other_threshold)
-    return low | looks_other
+    best = probabilities[:, known].max(axis=1)
+    unsure = best < threshold
+    if reject is not None:
+        other = probabilities[:, reject]
+        unsure |= (other > best) | (other > other_threshold)
+    return unsure
 
 
 def unsure_reasons(probabilities: np.ndarray, known: np.ndarray, reject: int | None,
                    threshold: float, other_threshold: float = 1.0) -> np.ndarray:
     """Why each row is "unsure" by that rule: ``LOOKS_OTHER`` when "other" outweighs the best
-    known class or passes its threshold, else ``LOW_CONFIDENCE`` when the best known class is
-    below ``threshold``, else "" (sure)."""
-    low, looks_other = _unsure_conditions(probabilities, known, reject, threshold,
-                                          other_threshold)
-    return np.where(looks_other, LOOKS_OTHER, np.where(low, LOW_CONFIDENCE, ""))
-
-
-def _unsure_conditions(probabilities, known, reject, threshold, other_threshold):
+    known class (it is most likely none of them), ``LOW_CONFIDENCE`` when it is unsure for
+    another reason (the best known class is below ``threshold``, or "other" is above its
+    threshold without outweighing it), else "" (sure)."""
     best = probabilities[:, known].max(axis=1)
     low = best < threshold
     if reject is None:
-        return low, np.zeros_like(low)
+        return np.where(low, LOW_CONFIDENCE, "")
     other = probabilities[:, reject]
-    return low, (other > best) | (other > other_threshold)
+    return np.where(other > best, LOOKS_OTHER,
+                    np.where(low | (other > other_threshold), LOW_CONFIDENCE, ""))
 
 
 def model_path(path: str | os.PathLike | None = None) -> Path:
@@ -174,20 +173,21 @@ class Classifier:
         self._bias = {label: float(bias[label]) for label in self.classes if bias.get(label)}
         self._shifts = np.array([self._bias.get(c, 0.0) for c in self.classes])
 
-    def adjusted(self, outputs: np.ndarray) -> np.ndarray:
+    def adjusted(self, outputs: np.ndarray, temperature: float | None = None) -> np.ndarray:
         """Model outputs (rows of probabilities) with the class bias applied and scaled by the
-        temperature: softmax((log p + bias) / temperature)."""
-        if not self._bias and self.temperature == 1.0:
+        temperature (the model's, unless given): softmax((log p + bias) / temperature)."""
+        temperature = self.temperature if temperature is None else temperature
+        if not self._bias and temperature == 1.0:
             return outputs
-        logs = np.log(np.clip(outputs, 1e-30, None)) + self._shifts
-        logs = (logs - logs.max(axis=-1, keepdims=True)) / self.temperature
-        weighted = np.exp(logs)
-        return weighted / weighted.sum(axis=-1, keepdims=True)
+        return scaled(self._biased_logs(outputs), temperature)
 
     def log_outputs(self, bitmaps: np.ndarray) -> np.ndarray:
         """Log probabilities of the model with the class bias but no temperature: what
         calibration fits the temperature to."""
-        outputs = self.runtime.batch(np.asarray(bitmaps, dtype=np.float32).reshape(-1, 28, 28, 1))
+        return self._biased_logs(self.runtime.batch(
+            np.asarray(bitmaps, dtype=np.float32).reshape(-1, 28, 28, 1)))
+
+    def _biased_logs(self, outputs: np.ndarray) -> np.ndarray:
         return np.log(np.clip(outputs, 1e-30, None)) + self._shifts
 
     def probabilities(self, bitmaps: np.ndarray) -> np.ndarray:
@@ -203,8 +203,8 @@ class Classifier:
             np.asarray(bitmap, dtype=np.float32).reshape(1, 28, 28, 1))))
 
     def decide(self, probabilities: np.ndarray) -> Prediction:
-        """Turn one row of class probabilities (as ``probabilities`` gives them: bias
-        applied) into ranked known classes and an honest answer."""
+        """Turn one row of class probabilities (as ``probabilities`` gives them: bias and
+        temperature applied) into ranked known classes and an honest answer."""
         known = probabilities[self.known]
         order = np.argsort(-known, kind="stable")
         ranking = tuple(Guess(self.labels[i], float(known[i])) for i in order)

@@ -16,7 +16,7 @@ import numpy as np
 from .calibration import fit_temperature, reliability
 from .classifier import Classifier, ModelError, load_classifier
 from .dataset import Dataset, load_dataset
-from .recipe import Recipe
+from .recipe import Recipe, RecipeError
 
 MAX_KNOWN_UNSURE = 0.04  # tune the threshold so at most this share of known drawings is "unsure"
 # Class bias search: log-probability shifts within +-BIAS_RANGE, in BIAS_STEP steps. Narrow on
@@ -41,8 +41,8 @@ def tune_and_score(classifier: Classifier, data: Dataset) -> dict:
 
 
 def tune_temperature(classifier: Classifier, data: Dataset) -> float:
-    """The temperature of lowest negative log likelihood on the known classes' validation
-    drawings (``calibration.fit_temperature``).
+    """The temperature of lowest Brier score on the known classes' validation drawings
+    (``calibration.fit_temperature``).
 
     The confidence the app shows is the best known class's probability, and people mostly
     draw the known classes: fitted on those drawings, it says how often such an answer is
@@ -57,11 +57,9 @@ def tune_temperature(classifier: Classifier, data: Dataset) -> float:
 def measure(classifier: Classifier, data: Dataset) -> dict:
     """The test metrics of ``classifier`` as it is (no tuning): ``score``, with its
     ``rejection`` and ``calibration`` figures."""
-    temperature = classifier.temperature
-    classifier.temperature = 1.0
-    unscaled = classifier.probabilities(data.x["test"])
-    classifier.temperature = temperature
-    probabilities = classifier.probabilities(data.x["test"])
+    outputs = classifier.runtime.batch(data.x["test"].astype(np.float32))
+    unscaled = classifier.adjusted(outputs, temperature=1.0)
+    probabilities = classifier.adjusted(outputs)
     metrics = score(classifier, probabilities, data.y["test"])
     metrics["rejection"] = rejection(classifier, data, probabilities)
     metrics["calibration"] = calibration(classifier, unscaled, probabilities, data.y["test"])
@@ -87,8 +85,9 @@ def calibration(classifier: Classifier, before: np.ndarray, after: np.ndarray,
 
 
 def tune_class_bias(classifier: Classifier, data: Dataset) -> dict[str, float]:
-    """Log-probability shifts for the known classes that maximise balanced accuracy on the
-    validation split.
+    """Log-probability shifts for the known classes that maximise, on the validation split,
+    the mean of balanced accuracy and the lowest recall: right as often as possible, and no
+    class given up for the average.
 
     Training weights the classes equally, yet the network still leans a little towards some
     (between cat and dog, say, whichever it learned more firmly). This is the post-hoc logit
@@ -103,20 +102,20 @@ def tune_class_bias(classifier: Classifier, data: Dataset) -> dict[str, float]:
     y = np.searchsorted(known, data.y["validation"][rows])
     present = np.bincount(y, minlength=len(known)) > 0
 
-    def balanced(bias: np.ndarray) -> float:
+    def objective(bias: np.ndarray) -> float:
         predicted = (logs + bias).argmax(axis=1)
-        return float(np.mean([(predicted[y == k] == k).mean()
-                              for k in range(len(known)) if present[k]]))
+        recalls = [(predicted[y == k] == k).mean() for k in range(len(known)) if present[k]]
+        return float(np.mean(recalls) + min(recalls)) / 2
 
     bias = np.zeros(len(known))
-    best = balanced(bias)
+    best = objective(bias)
     grid = np.round(np.arange(-BIAS_RANGE, BIAS_RANGE + BIAS_STEP / 2, BIAS_STEP), 4)
     for _ in range(BIAS_SWEEPS):
         for k in range(len(known)):
             for value in grid:
                 trial = bias.copy()
                 trial[k] = value
-                if (figure := balanced(trial)) > best + 1e-12:
+                if (figure := objective(trial)) > best + 1e-12:
                     best, bias = figure, trial
     bias -= bias.mean()
     return {label: round(float(b), 4) for label, b in zip(classifier.labels, bias) if b}
@@ -322,7 +321,11 @@ def reload_data(metadata: dict, source=None, strokes_source=None, cache=None,
         raise ModelError("The model's metadata does not say what it was trained on, so its "
                          "drawings cannot be reloaded.")
     trained = metadata["trained_on"]
-    return load_dataset(Recipe.from_metadata(trained), source=source or trained.get("source"),
+    try:
+        recipe = Recipe.from_metadata(trained)
+    except RecipeError as error:
+        raise ModelError(f"The model's metadata ('trained_on') cannot be read: {error}") from None
+    return load_dataset(recipe, source=source or trained.get("source"),
                         strokes_source=strokes_source or trained.get("strokes_source"),
                         cache=cache, holdout_strokes=holdout_strokes)
 

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from sketch_model.calibration import (fit_temperature, negative_log_likelihood, reliability,
+from sketch_model.calibration import (brier_score, fit_temperature, reliability,
                                       save_reliability_picture, scaled)
 from sketch_model.classifier import Classifier, ModelError, read_metadata
 from sketch_model.dataset import Dataset
@@ -25,9 +25,23 @@ def test_the_temperature_of_an_overconfident_model_is_found():
     logs, labels = overconfident(6000, 7, factor=3.0, seed=1)
     temperature = fit_temperature(logs, labels)
     assert temperature == pytest.approx(3.0, rel=0.08)
-    best = negative_log_likelihood(logs, labels, temperature)
+    best = brier_score(logs, labels, temperature)
     for other in (temperature * 0.8, temperature * 1.25, 1.0):
-        assert negative_log_likelihood(logs, labels, other) > best
+        assert brier_score(logs, labels, other) > best
+
+
+def test_a_few_confident_mistakes_do_not_soften_every_answer():
+    """Log likelihood is unbounded: a few drawings the model is sure of and wrong about
+    would pull the temperature up and make every right answer sound unsure. The Brier score
+    keeps the temperature where the many right answers say it is."""
+    logs, labels = overconfident(6000, 7, factor=1.0, seed=5)
+    wrong = np.arange(60)
+    logs[wrong] = 0.0
+    logs[wrong, (labels[wrong] + 1) % 7] = 12.0  # 1%: certain, and wrong
+    assert fit_temperature(logs, labels) == pytest.approx(1.0, abs=0.15)
+    before, after = scaled(logs, 1.0), scaled(logs, fit_temperature(logs, labels))
+    correct = before.argmax(1) == labels
+    assert reliability(after.max(1), correct)["ece"] < 0.03
 
 
 def test_scaling_leaves_every_answer_and_brings_the_error_down():
