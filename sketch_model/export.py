@@ -114,12 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         metadata = read_metadata(path)
         data = reload_data(metadata, args.source, args.strokes_source, args.cache,
                            holdout_strokes=True)
-        model = load_keras(path)
+        # The export is what the app serves: its tuning and test figures replace the old ones.
+        finish_model(load_keras(path), path, metadata, data)
     except (ModelError, quickdraw.QuickDrawError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    # The export is what the app serves: its tuning and test figures replace the old ones.
-    finish_model(model, path, metadata, data)
     entry = metadata["litert"]
     export = path.with_name(entry["file"])
     print(f"saved {export} ({export.stat().st_size / 1e6:.2f} MB, {entry['quantization']}): "

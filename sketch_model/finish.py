@@ -29,9 +29,7 @@ def finish_model(model, path: Path, metadata: dict, data: Dataset) -> Classifier
                                                data.x["validation"])
     classifier = Classifier(LiteRuntime(path.with_name(entry["file"])), metadata, path)
     metrics = tune_and_score(classifier, data)  # records the tuning in the metadata too
-    if data.holdout_strokes or len(data.y["test"]):
-        metrics["app_path"] = app_path(classifier, data, seed=data.recipe.seed
-                                       if data.recipe else 0)
+    metrics["app_path"] = app_path(classifier, data, seed=data.recipe.seed if data.recipe else 0)
     metadata["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     path.with_suffix(".json").write_text(json.dumps(metadata, indent=2) + "\n")
     title = f"{path.stem} ({metadata.get('architecture', 'model')}) on its test split"

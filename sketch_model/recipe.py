@@ -32,7 +32,7 @@ class Recipe:
     """Everything about a model's data and training that its metadata keeps."""
 
     classes: tuple[str, ...]
-    limit: int = 20000  # drawings per class at most
+    limit: int | None = 20000  # drawings per class at most (None: all)
     other_bitmaps: tuple[str, ...] = ()  # "other" categories read from numpy_bitmap files
     other_limit: int = 1500  # drawings per such category at most
     other_strokes: tuple[str, ...] = ()  # "other" categories read from simplified strokes
@@ -56,7 +56,10 @@ class Recipe:
             object.__setattr__(self, name, tuple(getattr(self, name)))
         for name in ("limit", "other_limit", "stroke_limit", "holdout_limit", "epochs",
                      "batch_size"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+            value = getattr(self, name)
+            if value is None and name.endswith("limit"):
+                continue  # every drawing there is
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise RecipeError(f"{name} must be a whole number of at least 1.")
         if not isinstance(self.scribbles, int) or self.scribbles < 0:
             raise RecipeError("scribbles must be a whole number, 0 or more.")
@@ -121,6 +124,19 @@ class Recipe:
         return replace(self, **{key: value for key, value in options.items()
                                 if value is not None})
 
+    def with_holdout(self, bitmaps=(), strokes=()) -> "Recipe":
+        """This recipe measured on other held-out categories (``bitmaps`` read as bitmaps,
+        ``strokes`` as strokes): the ones it held out join "other" again, read as before,
+        and the new ones leave it."""
+        held = set(bitmaps) | set(strokes)
+        all_bitmaps = [*self.other_bitmaps, *self.holdout_bitmaps]
+        all_strokes = [*self.other_strokes,
+                       *(n for n in self.holdout if n not in self.holdout_bitmaps)]
+        return replace(self, other_bitmaps=[n for n in all_bitmaps if n not in held],
+                       other_strokes=[n for n in all_strokes if n not in held],
+                       holdout=[*bitmaps, *strokes], holdout_bitmaps=list(bitmaps),
+                       holdout_draw={})
+
 
 def draw_holdout(candidates: list[str], animals: set[str], *, seed: int, animal_count: int,
                  thing_count: int) -> list[str]:
@@ -153,11 +169,49 @@ def load_recipe(spec: str | Path, *, with_holdout: bool = True) -> Recipe:
         raise RecipeError(f"The recipe {path} cannot be read: {error}") from None
     try:
         return _resolve(raw, with_holdout, path.stem)
-    except (KeyError, TypeError) as error:
-        raise RecipeError(f"The recipe {path} lacks or misnames a setting: {error}") from None
+    except RecipeError as error:
+        raise RecipeError(f"The recipe {path} cannot be used: {error}.") from None
+
+
+# The settings a recipe file may hold, by table, and their types.
+_NAMES, _COUNT = "a list of category names", "a whole number"
+SETTINGS = {
+    "": {"name": str, "classes": _NAMES, "limit": _COUNT, "seed": _COUNT, "other": dict,
+         "holdout": dict, "animals": dict, "training": dict},
+    "other": {"bitmaps": _NAMES, "limit": _COUNT, "strokes": _NAMES, "stroke_limit": _COUNT,
+              "scribbles": _COUNT, "excluded": _NAMES},
+    "holdout": {"seed": _COUNT, "animals": _COUNT, "things": _COUNT, "always": _NAMES,
+                "limit": _COUNT},
+    "animals": {"names": _NAMES},
+    "training": {"arch": str, "epochs": _COUNT, "batch_size": _COUNT},
+}
+
+
+def _check(raw: dict) -> None:
+    """Every setting known and of its type, so a misspelt one is not silently ignored."""
+    if "classes" not in raw:
+        raise RecipeError("it names no 'classes'")
+    for table, known in SETTINGS.items():
+        values = raw if not table else raw.get(table, {})
+        if not isinstance(values, dict):
+            raise RecipeError(f"[{table}] must be a table")
+        for key, value in values.items():
+            where = f"{table}.{key}" if table else key
+            if key not in known:
+                raise RecipeError(f"'{where}' is not a setting (known: {', '.join(known)})")
+            kind = known[key]
+            if kind == _NAMES:
+                ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+            elif kind == _COUNT:
+                ok = isinstance(value, int) and not isinstance(value, bool)
+            else:
+                ok, kind = isinstance(value, kind), f"a {kind.__name__}"
+            if not ok:
+                raise RecipeError(f"'{where}' must be {kind}")
 
 
 def _resolve(raw: dict, with_holdout: bool, stem: str) -> Recipe:
+    _check(raw)
     other, holdout, training = raw.get("other", {}), raw.get("holdout", {}), raw.get("training", {})
     classes = list(raw["classes"])
     excluded = set(other.get("excluded", []))
@@ -176,11 +230,11 @@ def _resolve(raw: dict, with_holdout: bool, stem: str) -> Recipe:
         name=raw.get("name", stem), classes=classes, limit=raw.get("limit", Recipe.limit),
         seed=raw.get("seed", Recipe.seed),
         other_bitmaps=[n for n in bitmaps if n not in held],
-        other_limit=other.get("bitmap_limit", Recipe.other_limit),
+        other_limit=other.get("limit", Recipe.other_limit),
         other_strokes=[n for n in strokes if n not in bitmaps and n not in held],
         stroke_limit=other.get("stroke_limit", Recipe.stroke_limit),
         scribbles=other.get("scribbles", 0),
-        holdout=held, holdout_bitmaps=[n for n in held if n in other.get("bitmaps", [])],
+        holdout=held, holdout_bitmaps=[n for n in held if n in bitmaps],
         holdout_limit=holdout.get("limit", Recipe.holdout_limit),
         animals=sorted(animals & set(bitmaps + strokes)), excluded=sorted(excluded),
         arch=training.get("arch", Recipe.arch), epochs=training.get("epochs", Recipe.epochs),

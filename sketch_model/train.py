@@ -73,26 +73,37 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, Recipe]:
                                                  "official bucket)")
     parser.add_argument("--cache", help="QuickDraw cache folder (default: QUICKDRAW_CACHE)")
     args = parser.parse_args(argv)
+    _warn_if_half_offline(args)
     if args.recipe is None and not args.classes:
         parser.error("give a --recipe or the --classes to recognise")
     if args.everything and args.recipe is None:
         parser.error("--everything goes with --recipe")
     try:
-        base = load_recipe(args.recipe, with_holdout=not args.everything) if args.recipe else \
-            Recipe(classes=args.classes, name=args.out.name)
-        holdout = None
+        recipe = load_recipe(args.recipe, with_holdout=not args.everything) if args.recipe \
+            else Recipe(classes=args.classes, name=args.out.name)
         if args.holdout_classes is not None or args.holdout_strokes is not None:
-            holdout = (args.holdout_classes or []) + (args.holdout_strokes or [])
-        recipe = base.with_options(
+            recipe = recipe.with_holdout(args.holdout_classes or [], args.holdout_strokes or [])
+        recipe = recipe.with_options(
             classes=args.classes, other_bitmaps=args.other_classes,
-            other_strokes=args.other_strokes, holdout=holdout,
-            holdout_bitmaps=args.holdout_classes if holdout is not None else None,
+            other_strokes=args.other_strokes,
             scribbles=args.scribbles, limit=args.limit, other_limit=args.other_limit,
             stroke_limit=args.stroke_limit, arch=args.arch, epochs=args.epochs,
             batch_size=args.batch_size, seed=args.seed)
     except RecipeError as error:
         parser.error(str(error))
     return args, recipe
+
+
+def _warn_if_half_offline(args: argparse.Namespace) -> None:
+    """One source a local folder and the other the official bucket is most likely a
+    forgotten option: say so before hundreds of files are asked of the network."""
+    bitmaps = quickdraw.config.source(args.source)
+    strokes = quickdraw.config.strokes_source(args.strokes_source)
+    online = [s.startswith(("http://", "https://")) for s in (bitmaps, strokes)]
+    if online[0] != online[1]:
+        print(f"note: bitmaps come from {bitmaps} and strokes from {strokes} (set "
+              "--source and --strokes-source, or QUICKDRAW_SOURCE and "
+              "QUICKDRAW_STROKES_SOURCE, to use one place for both)", file=sys.stderr)
 
 
 def _count(least: int):
@@ -108,11 +119,13 @@ def _count(least: int):
 
 
 def main(argv=None) -> int:
+    from .classifier import ModelError
+
     args, recipe = parse_args(argv)
     try:
         recipe.validate_names()  # fail in a second, before TensorFlow loads
         return train(recipe, args)
-    except quickdraw.QuickDrawError as error:
+    except (quickdraw.QuickDrawError, ModelError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 

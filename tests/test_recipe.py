@@ -106,3 +106,26 @@ def test_recipe_files_that_cannot_be_read(tmp_path):
     recipe = load_recipe(small)
     assert recipe.name == "small" and recipe.epochs == 3 and len(recipe.holdout) == 1
     assert set(recipe.holdout) | set(recipe.other_strokes) == {"ant", "bee"}
+
+
+@pytest.mark.parametrize("text, words", [
+    ('classes = ["cat", "dog"]\nlimt = 5\n', "'limt' is not a setting"),
+    ('classes = ["cat", "dog"]\n[other]\nstroke = ["ant"]\n', "'other.stroke' is not a setting"),
+    ('classes = ["cat", "dog"]\n[holdout]\nseed = "abc"\n', "'holdout.seed' must be a whole"),
+    ('classes = "cat"\n', "'classes' must be a list of category names"),
+    ('classes = ["cat", "dog"]\nother = 3\n', "'other' must be a dict"),
+])
+def test_a_misspelt_or_mistyped_setting_is_refused(tmp_path, text, words):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(RecipeError, match=words):
+        load_recipe(path)
+
+
+def test_other_held_out_categories_put_the_recipes_own_back_into_other(recipe):
+    changed = recipe.with_holdout(["apple"], ["yoga"])
+    assert changed.holdout == ("apple", "yoga") and changed.holdout_bitmaps == ("apple",)
+    assert {"book", "flower", "house"} <= set(changed.other_bitmaps)  # bitmaps stay bitmaps
+    assert set(recipe.holdout) - set(recipe.holdout_bitmaps) <= set(changed.other_strokes)
+    assert "apple" not in changed.other_bitmaps and "yoga" not in changed.other_strokes
+    assert len(changed.categories) == len(recipe.categories)
