@@ -170,7 +170,7 @@ def predict():
     drawing = _png_url(png) if len(png) <= ECHO_LIMIT else None
     response = current_app.make_response(render_template(
         "results.html", prediction=prediction, model_input=_bitmap_url(bitmap),
-        drawing=drawing, headline=_headline(prediction)))
+        drawing=drawing, headline=_headline(prediction), unfamiliar=LOOKS_OTHER))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -264,10 +264,11 @@ def _article(word: str) -> str:
 
 
 def _percent(probability: float) -> str:
-    """A probability as people read it; never "100%" (no drawing is certain) nor "0%"."""
+    """A probability as people read it, rounded half up as draw.js does; never "100%" (no
+    drawing is certain)."""
     if 0 < probability < 0.005:
         return "<1%"
-    return f"{min(round(probability * 100), 99)}%"
+    return f"{min(math.floor(probability * 100 + 0.5), 99)}%"
 
 
 def _accuracy(metadata: dict) -> float | None:

@@ -75,10 +75,9 @@ def random_canvas(strokes: list[Stroke], rng: random.Random) -> bytes:
     return page_png(png) if rng.random() < 0.5 else png
 
 
-def png_chunk(kind: bytes, payload: bytes, crc: int | None = None) -> bytes:
-    """One PNG chunk: length, type, payload and its CRC (``crc`` instead, to forge a bad one)."""
-    if crc is None:
-        crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+def png_chunk(kind: bytes, payload: bytes) -> bytes:
+    """One PNG chunk: length, type, payload and its CRC."""
+    crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
 
 

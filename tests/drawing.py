@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 import random
+import struct
 
 import numpy as np
 
-from sketch_model.canvas import (canvas_from_bitmap, page_png, png_bytes,  # noqa: F401
-                                 png_chunk, render_canvas)
+from sketch_model.canvas import canvas_from_bitmap, page_png, png_bytes  # noqa: F401
+from sketch_model.canvas import png_chunk as _png_chunk
+from sketch_model.canvas import render_canvas  # noqa: F401
 from sketch_model.render import normalise, render_quickdraw  # noqa: F401 (re-exported)
 
 Stroke = list[tuple[float, float]]
@@ -135,3 +137,9 @@ def random_strokes(seed: int) -> list[Stroke]:
                 points.append((x, y))
             strokes.append(points)
     return strokes
+
+
+def png_chunk(kind: bytes, payload: bytes, crc: int | None = None) -> bytes:
+    """One PNG chunk, with ``crc`` in place of its own CRC if given (to forge a bad one)."""
+    chunk = _png_chunk(kind, payload)
+    return chunk if crc is None else chunk[:-4] + struct.pack(">I", crc)

@@ -445,7 +445,7 @@ def test_predict_says_when_it_is_none_of_the_animals(mostly_other, cat_png):
     answer = client.post("/api/predict", json={"image": data_url(cat_png)}).get_json()
     assert answer["reason"] == "unfamiliar" and answer["other"] > 0.5
     assert "That's none of the animals I know." in words
-    assert f"I'm {round(answer['other'] * 100)}% sure it's something else" in words
+    assert f"I'm {webapp._percent(answer['other'])} sure it's something else" in words
     assert f"looks most like a {answer['ranking'][0]['label']}" in words
 
 
@@ -463,8 +463,8 @@ def test_the_page_never_says_100_percent(certain_cat, cat_png):
     assert answer["confidence"] > 0.995  # would round to 100%
     page = client.post("/predict", data={"url": data_url(cat_png)}).get_data(as_text=True)
     assert "99%" in page and "100%" not in page
-    assert [webapp._percent(p) for p in (1.0, 0.999, 0.994, 0.5, 0.004, 0.0)] == \
-        ["99%", "99%", "99%", "50%", "<1%", "0%"]
+    assert [webapp._percent(p) for p in (1.0, 0.999, 0.994, 0.5, 0.125, 0.004, 0.0)] == \
+        ["99%", "99%", "99%", "50%", "13%", "<1%", "0%"]  # 0.125: half up, as draw.js
 
 
 def test_predict_accepts_multipart_and_large_drawings(client):

@@ -210,6 +210,7 @@ const status = live.querySelector(".live-status");
 return {
   state: live.dataset.state || null,
   label: live.dataset.label || null,
+  reason: live.dataset.reason || null,
   busy: live.getAttribute("aria-busy") === "true",
   status: status ? status.textContent.trim() : null,
   items: Array.from(live.querySelectorAll(".guesses li"),
@@ -365,6 +366,10 @@ class Sketchbook:
         return self.wait().until(
             lambda d: self.find_all("#prediction, #error"),
             "neither the results page nor an error page appeared")[0]
+
+    def reason(self) -> str | None:
+        """``data-reason`` of the results page's #prediction ("" when it is sure)."""
+        return self.find("#prediction").get_attribute("data-reason")
 
     def prediction(self) -> tuple[str, str]:
         """``data-label`` and ``data-confidence`` of the results page's #prediction."""
