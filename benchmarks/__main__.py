@@ -28,8 +28,14 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks.common import (RESULTS, git_state, load_average, machine_info, print_table,
-                               quiet_tensorflow)
+from benchmarks.common import (
+    RESULTS,
+    git_state,
+    load_average,
+    machine_info,
+    print_table,
+    quiet_tensorflow,
+)
 
 SECTIONS = ("inprocess", "http", "coldstart", "training", "soak")
 

@@ -20,10 +20,10 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
-from benchmarks.common import (REPO, Server, api_body, is_prediction, post_predict,
-                               print_table)
+from benchmarks.common import api_body, is_prediction, post_predict, print_table
+from testkit.paths import REPO
+from testkit.server import HOST, ProductionServer
 
 TIMEOUT = 120.0
 
@@ -53,9 +53,9 @@ import app
 t = step("import app (Flask, sketch_model)", t)
 flask_app = app.create_app()
 t = step("create_app (load model, trace graph)", t)
-from sketch_model.preprocess import to_bitmap
-from tests.drawing import ANIMALS, render_canvas
-png = render_canvas(ANIMALS["cat"](), canvas=400, pen=8, size=0.7)
+from sketch_model.imaging.restroke import to_bitmap
+from testkit.drawings import cat_png
+png = cat_png(400)
 t = time.perf_counter()
 flask_app.extensions["classifier"].classify(to_bitmap(png))
 t = step("first to_bitmap + classify", t)
@@ -65,28 +65,23 @@ print("BREAKDOWN " + json.dumps(steps))
 
 def first_prediction(body: bytes) -> dict:
     """Start a server; seconds until it listens and until its first good prediction."""
-    with Server() as server:
-        deadline = server.started + TIMEOUT
-        listening = None
-        while True:
-            if time.perf_counter() > deadline:
-                raise RuntimeError("no prediction within the time limit:\n" + server.log_tail())
-            if server.process.poll() is not None:
-                raise RuntimeError("server exited:\n" + server.log_tail())
-            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-            try:
-                connection.connect()
-                if listening is None:
-                    listening = time.perf_counter() - server.started
-                status, answer = post_predict(connection, body)
-                if is_prediction(status, answer):
-                    return {"listening_s": round(listening, 3),
-                            "first_prediction_s": round(time.perf_counter() - server.started, 3)}
-            except (OSError, http.client.HTTPException):
-                pass
-            finally:
-                connection.close()
-            time.sleep(0.02)
+    server = ProductionServer(workers=None, start_timeout=TIMEOUT)
+    try:
+        server.launch()
+        listening = server.wait_listening()
+        answered = server.wait_for(lambda: predicts(server.port, body), "answer a prediction")
+    finally:
+        server.stop()
+    return {"listening_s": round(listening, 3), "first_prediction_s": round(answered, 3)}
+
+
+def predicts(port: int, body: bytes) -> bool:
+    """Whether one ``POST /api/predict`` of ``body`` gets a prediction."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        return is_prediction(*post_predict(connection, body))
+    finally:
+        connection.close()
 
 
 def breakdown() -> list:

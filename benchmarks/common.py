@@ -1,44 +1,32 @@
-"""What the benchmark scripts share: a typical drawing, percentiles, a plain table, the machine,
-/proc readings and the production server as a subprocess."""
+"""What the benchmark scripts share: the typical drawing as the page sends it, percentiles, a
+plain table, the machine, /proc readings and one ``POST /api/predict``.
+
+The production server and the drawings come from ``testkit``, as the tests use them.
+"""
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
+from testkit.drawings import cat_png, data_url, page_png
+from testkit.paths import REPO
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def canvas_png(canvas: int = 400) -> bytes:
-    """A typical drawing as a canvas exports it (RGBA): a cat drawn with an 8 px pen, 70% of
-    a transparent canvas."""
-    from tests.drawing import ANIMALS, render_canvas
-
-    return render_canvas(ANIMALS["cat"](), canvas=canvas, pen=8, size=0.7)
-
-
 def sent_png(canvas: int = 400) -> bytes:
-    """The same drawing as the app's page sends it: an 8-bit greyscale PNG (draw.js)."""
-    from tests.drawing import page_png
-
-    return page_png(canvas_png(canvas))
-
-
-def data_url(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode()
+    """The typical drawing (``testkit.drawings.cat_png``) as the app's page sends it: an 8-bit
+    greyscale PNG (draw.js)."""
+    return page_png(cat_png(canvas))
 
 
 def api_body(canvas: int = 400) -> bytes:
@@ -50,12 +38,6 @@ def percentiles(seconds) -> tuple[float, float, float]:
     """p50, p95, p99 in milliseconds."""
     values = np.percentile(np.asarray(seconds) * 1000.0, [50, 95, 99])
     return tuple(round(float(v), 3) for v in values)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def print_table(header, rows) -> None:
@@ -173,90 +155,7 @@ def proc_cpu_seconds(pid: int) -> float | None:
         return None
 
 
-# --- the production server ----------------------------------------------------------------
-
-def server_command(port: int, workers: int | None = None) -> list[str]:
-    """``python app.py --port N`` (what ``make serve`` runs): gunicorn, one worker process more
-    than usable cores unless ``workers`` says otherwise."""
-    command = [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)]
-    return command + (["--workers", str(workers)] if workers else [])
-
-
-class Server:
-    """The production server in a subprocess, on a free port of 127.0.0.1.
-
-    Its log (the app writes one line a request to stderr) goes to a temporary file, as it would
-    go to a file or the journal in production: never to a pipe nobody reads.
-    """
-
-    def __init__(self, workers: int | None = None, env: dict | None = None):
-        self.port = free_port()
-        self.workers = workers
-        self.env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
-        self.log = tempfile.NamedTemporaryFile(prefix="sketchbook-bench-", suffix=".log")
-        self.process: subprocess.Popen | None = None
-        self.started = None
-
-    def start(self) -> "Server":
-        self.started = time.perf_counter()
-        self.process = subprocess.Popen(server_command(self.port, self.workers),
-                                        cwd=REPO, env=self.env, stdin=subprocess.DEVNULL,
-                                        stdout=self.log, stderr=subprocess.STDOUT)
-        return self
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def pids(self) -> list[int]:
-        """The process started, then the worker processes it forked (if any, yet)."""
-        from tests.test_hostile import children
-
-        return [self.pid] + children(self.pid)
-
-    def wait_listening(self, timeout: float = 60.0) -> float:
-        """Seconds from start until the port accepts connections."""
-        deadline = self.started + timeout
-        while time.perf_counter() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n"
-                                   + self.log_tail())
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return time.perf_counter() - self.started
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError(f"server did not listen within {timeout:.0f} s:\n" + self.log_tail())
-
-    def log_tail(self, lines: int = 15) -> str:
-        try:
-            return "\n".join(Path(self.log.name).read_text(errors="replace")
-                             .splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def log_bytes(self) -> int:
-        try:
-            return Path(self.log.name).stat().st_size
-        except OSError:
-            return 0
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self.log.close()
-
-    def __enter__(self) -> "Server":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
+# --- talking to the server -----------------------------------------------------------
 
 def post_predict(connection: http.client.HTTPConnection, body: bytes) -> tuple[int, bytes]:
     """One ``POST /api/predict`` on ``connection`` (reopened if the server closed it): status

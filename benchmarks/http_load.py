@@ -3,7 +3,7 @@
     python -m benchmarks.http_load [--clients 1 8 32] [--requests 200] [--client-procs 1]
 
 Starts ``python app.py`` (what ``make serve`` runs: gunicorn, one worker process more than
-cores) on a free port of 127.0.0.1 (``common.Server``), warms it up, then for each concurrency
+cores) on a free port of 127.0.0.1 (``testkit.server``), warms it up, then for each concurrency
 level runs that many clients, each with its own ``http.client`` connection (the server closes
 it after each answer and the client reconnects, as a browser would), sending a fixed number of
 requests (the typical 400x400 cat as ``{"image": data_url}``). Clients are threads in
@@ -29,8 +29,16 @@ import sys
 import threading
 import time
 
-from benchmarks.common import (Server, api_body, is_prediction, percentiles, post_predict,
-                               print_table, proc_cpu_seconds, proc_memory)
+from benchmarks.common import (
+    api_body,
+    is_prediction,
+    percentiles,
+    post_predict,
+    print_table,
+    proc_cpu_seconds,
+    proc_memory,
+)
+from testkit.server import HOST, ProductionServer
 
 TIMEOUT = 30.0  # seconds for any one request
 WARMUP_REQUESTS = 30  # sequential requests before anything is timed (first calls are slower)
@@ -42,7 +50,7 @@ def _client(port: int, body: bytes, requests: int, ready: threading.Barrier, go,
             out: list) -> None:
     """One client: its own connection, ``requests`` timed POSTs."""
     latencies, errors, first_error = [], 0, None
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    connection = http.client.HTTPConnection(HOST, port, timeout=TIMEOUT)
     try:
         post_predict(connection, body)  # connect and warm up, untimed
     except (OSError, http.client.HTTPException):
@@ -189,9 +197,11 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     body = api_body(args.canvas)
-    with Server(workers=args.workers) as server:
+    server = ProductionServer(workers=args.workers)
+    try:
+        server.launch()
         listening = server.wait_listening()
-        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=TIMEOUT)
+        connection = http.client.HTTPConnection(HOST, server.port, timeout=TIMEOUT)
         for _ in range(WARMUP_REQUESTS):
             status, answer = post_predict(connection, body)
             if not is_prediction(status, answer):
@@ -208,7 +218,9 @@ def main(argv=None) -> dict:
         sampled_peaks = sampler.stop()
         final = {pid: proc_memory(pid) for pid in pids}
         log_bytes = server.log_bytes()
-        alive = server.process.poll() is None
+        alive = server.alive()
+    finally:
+        server.stop()
 
     workers = len(pids) - 1 if len(pids) > 1 else 1
     print(f"HTTP POST /api/predict, python app.py: {workers} worker process(es), "

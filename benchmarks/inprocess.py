@@ -11,7 +11,7 @@ compiled function of fixed signature, and through ``model.predict`` (same input:
 its mirror image, averaged, as ``classify`` does), to show what each step saves. Before timing,
 it checks that the staged path gives the bitmap ``to_bitmap`` gives, that both TensorFlow calls
 give the same probabilities, and that the export gives the same answer with probabilities within
-``sketch_model.export.TOLERANCE``. ``--profile`` adds a cProfile of the public path: the
+``sketch_model.training.litert.TOLERANCE``. ``--profile`` adds a cProfile of the public path: the
 functions that cost the most, and the time per library.
 """
 
@@ -25,21 +25,24 @@ import time
 
 import numpy as np
 
-from benchmarks.common import (canvas_png, percentiles, print_table, quiet_tensorflow,
-                               sent_png)
-from sketch_model.export import TOLERANCE
+from benchmarks.common import percentiles, print_table, quiet_tensorflow, sent_png
+from sketch_model.facts import as_batch, mirrored
+from sketch_model.imaging.png import read_ink
+from sketch_model.imaging.restroke import restroke, to_bitmap
+from sketch_model.training.litert import TOLERANCE
+from testkit.drawings import cat_png
 
 WARMUP = 50
 STAGES = ("decode PNG", "preprocess", "model (classify)")
 CANVAS = " as a canvas exports it (RGBA)"  # the stages' names for that picture end with this
 
 
-def staged(preprocess, classifier, png: bytes):
+def staged(classifier, png: bytes):
     """The public path cut at its stage boundaries; returns (seconds per stage, bitmap)."""
     t0 = time.perf_counter()
-    ink = preprocess.read_ink(png)
+    ink = read_ink(png)
     t1 = time.perf_counter()
-    bitmap = preprocess._render_like_quickdraw(ink)
+    bitmap = restroke(ink)
     t2 = time.perf_counter()
     classifier.classify(bitmap)
     t3 = time.perf_counter()
@@ -48,20 +51,18 @@ def staged(preprocess, classifier, png: bytes):
 
 def predict_same_input(model, bitmap: np.ndarray) -> np.ndarray:
     """What ``classify`` computes, through ``model.predict``: the drawing and its mirror."""
-    x = np.asarray(bitmap, dtype=np.float32).reshape(1, 28, 28, 1)
-    batch = np.concatenate([x, x[:, :, ::-1]])
+    x = as_batch(bitmap)
+    batch = np.concatenate([x, mirrored(x)])
     return model.predict(batch, verbose=0).mean(axis=0)
 
 
 def direct_call(runtime, bitmap: np.ndarray) -> np.ndarray:
     """The model alone, through a runtime's single-drawing call."""
-    return runtime.single(np.asarray(bitmap, dtype=np.float32).reshape(1, 28, 28, 1))
+    return runtime.single(as_batch(bitmap))
 
 
 def profile(classifier, png: bytes, runs: int, top: int = 15) -> dict:
     """cProfile of ``classify(to_bitmap(png))``: top functions by own time, time per library."""
-    from sketch_model.preprocess import to_bitmap
-
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(runs):
@@ -108,8 +109,8 @@ def _library(filename: str, name: str) -> str:
     for marker, label in (("/tensorflow/", "TensorFlow Python (tf.function call overhead)"),
                           ("/keras/", "Keras Python"), ("/PIL/", "Pillow Python"),
                           ("/numpy/", "numpy Python"),
-                          ("sketch_model/preprocess", "sketch_model.preprocess"),
-                          ("sketch_model/classifier", "sketch_model.classifier")):
+                          ("sketch_model/imaging/", "sketch_model.imaging"),
+                          ("sketch_model/inference/", "sketch_model.inference")):
         if marker in filename:
             return label
     if filename == "~":
@@ -139,20 +140,19 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     quiet_tensorflow()
-    from sketch_model import preprocess
-    from sketch_model.classifier import load_classifier
+    from sketch_model.inference.classifier import load_classifier
 
     started = time.perf_counter()
     classifier = load_classifier(args.model)  # as the app loads it
     load_seconds = time.perf_counter() - started
     keras = load_classifier(args.model, runtime="keras").runtime
-    pictures = {"": sent_png(args.canvas), CANVAS: canvas_png(args.canvas)}
+    pictures = {"": sent_png(args.canvas), CANVAS: cat_png(args.canvas)}
     png = pictures[""]
 
     # Correctness first: the staged path is the public path, both pictures are the same
     # drawing, and all model calls agree.
-    _, bitmap = staged(preprocess, classifier, png)
-    if not all(np.array_equal(bitmap, preprocess.to_bitmap(p)) for p in pictures.values()):
+    _, bitmap = staged(classifier, png)
+    if not all(np.array_equal(bitmap, to_bitmap(p)) for p in pictures.values()):
         raise AssertionError("staged preprocessing differs from to_bitmap(): fix the benchmark")
     served = direct_call(classifier.runtime, bitmap)
     compiled = direct_call(keras, bitmap)
@@ -166,10 +166,10 @@ def main(argv=None) -> dict:
               for name in (*STAGES, "total (sum of stages)", "to_bitmap + classify")}
     for run in range(args.runs + WARMUP):  # staged and public runs take turns: same conditions
         for suffix, picture in pictures.items():
-            seconds, _ = staged(preprocess, classifier, picture)
+            seconds, _ = staged(classifier, picture)
             t0 = time.perf_counter()
-            classifier.classify(preprocess.to_bitmap(picture))  # the public API, as the app
-            t1 = time.perf_counter()                             # calls it
+            classifier.classify(to_bitmap(picture))  # the public API, as the app calls it
+            t1 = time.perf_counter()
             if run >= WARMUP:
                 for name, value in zip((*STAGES, "total (sum of stages)",
                                         "to_bitmap + classify"),

@@ -4,7 +4,7 @@
 
 Starts ``python app.py`` (the production command: gunicorn, one worker process more than
 cores) on a free 127.0.0.1 port (the shipped model unless --model), warms it up, then sends
-valid drawings and the bad requests of tests/test_hostile.py (about half each), every request
+valid drawings and the bad requests of ``testkit.hostile`` (about half each), every request
 on its own connection, and prints: requests per second, the status counts, latency
 percentiles, the server's resident memory (VmRSS of its processes together) after warm-up and
 at the end, and any 5xx or failed connection. Stops the server afterwards. Exit status 1 if
@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.test_hostile import ProductionServer, send, valid_requests
-from tests.test_load import CLIENTS, mixed_requests, run_clients
+from testkit.hostile import send, valid_requests
+from testkit.load import CLIENTS, mixed_requests, run_clients
+from testkit.server import ProductionServer
 
 
 def _percentiles(seconds) -> str:

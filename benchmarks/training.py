@@ -27,7 +27,8 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks.common import REPO, print_table, proc_memory
+from benchmarks.common import print_table, proc_memory
+from testkit.paths import REPO
 
 # The shipped model, as the README trains it (minus --out and the sources, added below).
 DEFAULT_MODEL = ["--recipe", "animals"]

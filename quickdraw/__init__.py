@@ -28,9 +28,21 @@ import numpy as np
 from . import config
 from .cache import Cache, CachedFile
 from .categories import categories, validate
-from .errors import (CacheError, DownloadError, DownloadTimeout, EmptyDrawing,
-                     MalformedDrawing, MissingFile, NotNpyFile, NotStrokeFile, QuickDrawError,
-                     SourceError, TruncatedData, UnknownCategory, WrongCategory)
+from .errors import (
+    CacheError,
+    DownloadError,
+    DownloadTimeout,
+    EmptyDrawing,
+    MalformedDrawing,
+    MissingFile,
+    NotNpyFile,
+    NotStrokeFile,
+    QuickDrawError,
+    SourceError,
+    TruncatedData,
+    UnknownCategory,
+    WrongCategory,
+)
 from .fetch import FetchResult, fetch_file, read_rows
 from .strokes import Drawing, fetch_strokes, load_strokes
 

@@ -16,31 +16,12 @@ import os
 import sys
 
 from . import config
+from .arguments import bounded
 from .cache import Cache, StrokeCache
 from .categories import categories, validate
 from .errors import MissingFile, QuickDrawError
 from .fetch import fetch_file
 from .strokes import fetch_strokes
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
-    return value
 
 
 def _size(n: int) -> str:
@@ -65,7 +46,7 @@ def parser() -> argparse.ArgumentParser:
                        description="Download the first N drawings of each category "
                                    "into the cache (only what is missing).")
     f.add_argument("names", nargs="+", metavar="NAME", help='category names, e.g. cat "sea turtle"')
-    f.add_argument("--limit", "-n", type=_positive_int, default=None,
+    f.add_argument("--limit", "-n", type=bounded("limit", 1), default=None,
                    help="drawings per category (default: the whole file)")
     f.add_argument("--strokes", action="store_true",
                    help="simplified stroke drawings (.ndjson) instead of bitmaps")
@@ -74,7 +55,7 @@ def parser() -> argparse.ArgumentParser:
                                     f"$QUICKDRAW_STROKES_SOURCE or "
                                     f"{config.DEFAULT_STROKES_SOURCE})")
     f.add_argument("--cache", help="cache folder (default: $QUICKDRAW_CACHE or ~/.cache/quickdraw)")
-    f.add_argument("--timeout", type=_positive_float, default=None,
+    f.add_argument("--timeout", type=bounded("timeout", 0.001, kind=float), default=None,
                    help=f"seconds to wait for the server (default {config.DEFAULT_TIMEOUT:g})")
     f.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 

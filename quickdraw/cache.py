@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+
 try:
     import fcntl
 except ImportError:  # not a POSIX system: no locking between processes
@@ -42,7 +43,7 @@ class Origin:
     """Where a cached file's rows came from (the JSON sidecar)."""
 
     source: str
-    header_length: int  # of the source file: row K starts at header_length + K*784
+    header_length: int  # of the source file: row K starts at header_length + K * ROW_BYTES
     source_rows: int  # rows in the whole source file
     rows: int  # rows in the cached file when the sidecar was written
 
@@ -83,7 +84,8 @@ class _Store:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise CacheError(f"cannot create the cache folder {self.folder}: "
-                             f"{e.strerror or e} (set QUICKDRAW_CACHE to a writable folder)") from None
+                             f"{e.strerror or e} (set QUICKDRAW_CACHE to a writable "
+                             "folder)") from None
 
     def _sidecar(self, name: str) -> dict | None:
         """The sidecar of ``name`` as a dict, or None if it is missing or unreadable."""

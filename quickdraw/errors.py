@@ -13,12 +13,8 @@ class QuickDrawError(Exception):
     """Base class: something about QuickDraw data the user can fix or retry."""
 
     def __init__(self, message: str) -> None:
-        # One line, whatever the caller passed: the CLI prints it as is.
+        # One line, whatever the caller passed: str(error) is what the CLI prints.
         super().__init__(" ".join(str(message).split()))
-
-    @property
-    def message(self) -> str:
-        return str(self)
 
 
 class UnknownCategory(QuickDrawError, ValueError):

@@ -1,7 +1,7 @@
 """Getting the first N drawings of a category into the cache, downloading as little as possible.
 
 Rows of a QuickDraw ``.npy`` file are contiguous, so the first N drawings are
-the bytes ``[0, header + N*784)``. A fresh fetch asks for exactly that range,
+the bytes ``[0, header + N * ROW_BYTES)``. A fresh fetch asks for exactly that range,
 guessing the usual 128-byte header (and asking for the rest if the header turns
 out longer). A later, larger request fetches only the missing rows from the
 same source and writes a new file with the old rows, the new rows and a header
@@ -22,11 +22,11 @@ from . import config, npy
 from .cache import Cache, CachedFile, Origin
 from .categories import validate
 from .errors import CacheError, QuickDrawError, TruncatedData
+from .npy import ROW_BYTES
 from .sources import Reply, Source, open_source
 
 GUESS_HEADER = 128  # the header length of every official file (npy 1.0, 64-aligned)
 CHUNK = 1 << 16
-ROW = npy.ROW_BYTES
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,8 @@ def check_limit(limit) -> int | None:
             raise TypeError
         value = operator.index(limit)
     except TypeError:
-        raise QuickDrawError(f"the limit must be a whole number of drawings, not {limit!r}") from None
+        raise QuickDrawError(
+            f"the limit must be a whole number of drawings, not {limit!r}") from None
     if value < 1:
         raise QuickDrawError(f"the limit must be at least 1 drawing, not {value}")
     return value
@@ -172,7 +173,7 @@ def write(out, data: bytes) -> None:
 def _check_size(reply: Reply | None, header: npy.Header) -> None:
     """A reply that tells the file size must be big enough for the header's rows."""
     if reply is not None and reply.total is not None and reply.total < header.file_size:
-        have = max(0, (reply.total - header.length) // ROW)
+        have = max(0, (reply.total - header.length) // ROW_BYTES)
         raise TruncatedData(f"{reply.where} is truncated: its header promises {header.rows} "
                             f"drawings ({header.file_size} bytes) but the file has "
                             f"{reply.total} bytes ({have} drawings)")
@@ -182,19 +183,19 @@ def _download(name: str, limit: int | None, src: Source, store: Cache,
               progress: bool | None) -> FetchResult:
     """Fetch the first ``limit`` rows (all when None) from scratch."""
     bar = Progress(progress, name)
-    stream = _Stream(src, name, 0, None if limit is None else GUESS_HEADER + limit * ROW, bar)
+    stream = _Stream(src, name, 0, None if limit is None else GUESS_HEADER + limit * ROW_BYTES, bar)
     try:
         with store.writer(name) as out:
             head = stream.read_upto(npy.PREFIX_LEN)
             where = stream.reply.where if stream.reply else src.describe(name)
             length = npy.header_length(head, where)
             if limit is not None:
-                stream.stop = length + limit * ROW  # the guess may have been wrong
+                stream.stop = length + limit * ROW_BYTES  # the guess may have been wrong
             head += stream.copy(max(0, length - len(head)), None, "the .npy header")
             header = npy.parse_header(head, where)
             _check_size(stream.reply, header)
             rows = header.rows if limit is None else min(limit, header.rows)
-            stream.stop = header.length + rows * ROW
+            stream.stop = header.length + rows * ROW_BYTES
             write(out, npy.build_header(rows))
             bar.start(stream.stop, stream.pos)
             stream.copy(stream.stop - stream.pos, out, f"the first {rows} drawings")
@@ -210,15 +211,15 @@ def _extend(name: str, limit: int | None, src: Source, store: Cache,
             entry: CachedFile, origin: Origin, progress: bool | None) -> FetchResult:
     """Add rows ``entry.rows .. limit`` fetched from the same source to a cached file."""
     rows = origin.source_rows if limit is None else min(limit, origin.source_rows)
-    start = origin.header_length + entry.rows * ROW
-    stop = origin.header_length + rows * ROW
+    start = origin.header_length + entry.rows * ROW_BYTES
+    stop = origin.header_length + rows * ROW_BYTES
     bar = Progress(progress, name)
     stream = _Stream(src, name, start, stop, bar)
     try:
         with store.writer(name) as out:
             reply = stream.open()
             if reply.total is not None and reply.total != (
-                    origin.header_length + origin.source_rows * ROW):
+                    origin.header_length + origin.source_rows * ROW_BYTES):
                 raise SourceChanged
             write(out, npy.build_header(rows))
             old = npy.inspect_file(entry.path)
@@ -282,7 +283,7 @@ def read_rows(path: Path, limit: int | None) -> np.ndarray:
     """The first ``limit`` rows (all if None) of a checked cache file, as (N, 784) uint8."""
     header = npy.inspect_file(path)
     rows = header.rows if limit is None else min(limit, header.rows)
-    data = np.fromfile(path, dtype=np.uint8, count=rows * ROW, offset=header.length)
-    if data.size != rows * ROW:  # the file changed under us
+    data = np.fromfile(path, dtype=np.uint8, count=rows * ROW_BYTES, offset=header.length)
+    if data.size != rows * ROW_BYTES:  # the file changed under us
         raise TruncatedData(f"{path} holds fewer drawings than its header says")
-    return data.reshape(rows, ROW)
+    return data.reshape(rows, ROW_BYTES)

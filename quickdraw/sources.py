@@ -21,8 +21,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from .errors import (DownloadError, DownloadTimeout, MissingFile, SourceError,
-                     TruncatedData)
+from .errors import DownloadError, DownloadTimeout, MissingFile, SourceError, TruncatedData
 
 USER_AGENT = "sketchbook-quickdraw/1.0 (Python urllib)"
 _SKIP_CHUNK = 1 << 16

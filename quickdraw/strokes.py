@@ -26,8 +26,15 @@ from pathlib import Path
 from . import config
 from .cache import CachedFile, StrokeCache, StrokeOrigin
 from .categories import validate
-from .errors import (CacheError, EmptyDrawing, MalformedDrawing, NotStrokeFile,
-                     QuickDrawError, TruncatedData, WrongCategory)
+from .errors import (
+    CacheError,
+    EmptyDrawing,
+    MalformedDrawing,
+    NotStrokeFile,
+    QuickDrawError,
+    TruncatedData,
+    WrongCategory,
+)
 from .fetch import FetchResult, Progress, SourceChanged, check_limit, fetch_into, write
 from .sources import Reply, Source, open_source
 

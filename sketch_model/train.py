@@ -23,8 +23,10 @@ from pathlib import Path
 import numpy as np
 
 import quickdraw
+from quickdraw.arguments import bounded
 
-from .recipe import Recipe, RecipeError, load_recipe
+from .modelcard import ModelCard, ModelError, model_path
+from .training.recipe import Recipe, RecipeError, load_recipe
 
 
 def parse_args(argv=None) -> tuple[argparse.Namespace, Recipe]:
@@ -47,22 +49,22 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, Recipe]:
                              "often the model is unsure about unseen things")
     parser.add_argument("--holdout-strokes", nargs="*", metavar="NAME",
                         help="more held-out categories, read as simplified strokes")
-    parser.add_argument("--scribbles", type=_count(0), metavar="N",
+    parser.add_argument("--scribbles", type=bounded("scribbles", 0), metavar="N",
                         help="add N synthetic scribbles and plain shapes to the 'other' class")
-    parser.add_argument("--limit", type=_count(1),
+    parser.add_argument("--limit", type=bounded("limit", 1),
                         help=f"drawings per class at most (default {Recipe.limit})")
-    parser.add_argument("--other-limit", type=_count(1),
+    parser.add_argument("--other-limit", type=bounded("other-limit", 1),
                         help="bitmaps per 'other' category at most "
                              f"(default {Recipe.other_limit})")
-    parser.add_argument("--stroke-limit", type=_count(1),
+    parser.add_argument("--stroke-limit", type=bounded("stroke-limit", 1),
                         help="drawings per stroke category at most "
                              f"(default {Recipe.stroke_limit})")
     parser.add_argument("--arch", choices=("sketchnet", "baseline"),
                         help="sketchnet (ours, the default) or baseline (the original app's)")
-    parser.add_argument("--epochs", type=_count(1),
+    parser.add_argument("--epochs", type=bounded("epochs", 1),
                         help="epochs of the cosine learning-rate schedule "
                              f"(default {Recipe.epochs})")
-    parser.add_argument("--batch-size", type=_count(1))
+    parser.add_argument("--batch-size", type=bounded("batch-size", 1))
     parser.add_argument("--seed", type=int, help="decides the split and the init (default 1)")
     parser.add_argument("--out", required=True, type=Path,
                         help="output path without suffix, e.g. sketch_model/models/animals")
@@ -80,7 +82,7 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, Recipe]:
         parser.error("--everything goes with --recipe")
     try:
         recipe = load_recipe(args.recipe, with_holdout=not args.everything) if args.recipe \
-            else Recipe(classes=args.classes, name=args.out.name)
+            else Recipe(classes=args.classes, name=model_path(args.out).stem)
         if args.holdout_classes is not None or args.holdout_strokes is not None:
             recipe = recipe.with_holdout(args.holdout_classes or [], args.holdout_strokes or [])
         recipe = recipe.with_options(
@@ -106,20 +108,7 @@ def _warn_if_half_offline(args: argparse.Namespace) -> None:
               "QUICKDRAW_STROKES_SOURCE, to use one place for both)", file=sys.stderr)
 
 
-def _count(least: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if value < least:
-            raise argparse.ArgumentTypeError(f"must be a whole number of at least {least}")
-        return value
-    return parse
-
-
 def main(argv=None) -> int:
-    from .classifier import ModelError
 
     args, recipe = parse_args(argv)
     try:
@@ -135,11 +124,11 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
     import keras
     import tensorflow as tf
 
-    from . import network
-    from .augment import augmenter
-    from .batchnorm import recalibrate_batch_norm
-    from .dataset import SPLITS, load_dataset
-    from .finish import finish_model
+    from .training import network
+    from .training.augment import augmenter
+    from .training.batchnorm import recalibrate_batch_norm
+    from .training.dataset import SPLITS, load_dataset
+    from .training.finish import finish_model
 
     keras.utils.set_random_seed(recipe.seed)
     started = time.monotonic()
@@ -187,21 +176,12 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
     seconds = time.monotonic() - started
 
     # --- save, with the export the web app serves
-    out = args.out.with_suffix("") if args.out.suffix == ".keras" else args.out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    path = out.with_name(out.name + ".keras")
-    metadata = {
-        "name": out.name,
-        "classes": classes,
-        "reject_class": "other" if recipe.has_other else None,
-        "input": {"shape": [28, 28, 1], "dtype": "float32", "range": [0, 255],
-                  "ink": "bright (255) strokes on black (0), like QuickDraw numpy_bitmap",
-                  "preprocess": "sketch_model.preprocess.to_bitmap"},
-        "unsure_threshold": 0.0,
-        "other_threshold": 1.0,
-        "architecture": recipe.arch,
-        "parameters": int(model.count_params()),
-        "trained_on": {
+    path = model_path(args.out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    card = ModelCard.new(
+        path, classes=classes, reject_class="other" if recipe.has_other else None,
+        architecture=recipe.arch, parameters=int(model.count_params()),
+        trained_on={
             **recipe.to_metadata(),
             "source": str(quickdraw.config.source(args.source)),
             "strokes_source": str(quickdraw.config.strokes_source(args.strokes_source)),
@@ -209,18 +189,17 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
             "split_sizes": {split: int(len(data.y[split])) for split in SPLITS},
             "data": "Quick, Draw! dataset by Google, CC BY 4.0",
         },
-        "training": {"epochs": len(history.history["loss"]),
-                     "best_val_loss": float(min(history.history["val_loss"])),
-                     "batch_norm_recalibrated": recalibrated,  # layers, on clean drawings
-                     "seconds": round(seconds, 1)},
-    }
+        training={"epochs": len(history.history["loss"]),
+                  "best_val_loss": float(min(history.history["val_loss"])),
+                  "batch_norm_recalibrated": recalibrated,  # layers, on clean drawings
+                  "seconds": round(seconds, 1)})
     inference = network.build(recipe.arch, len(classes))  # uncompiled: no optimizer state
     inference.set_weights(model.get_weights())
     inference.save(path)
-    finish_model(inference, path, metadata, data)
+    finish_model(inference, card, data)
     print(f"trained in {seconds:.0f} s, finished in {time.monotonic() - started:.0f} s; saved "
-          f"{path} ({path.stat().st_size / 1e6:.2f} MB), {path.with_suffix('.json')}, "
-          f"{path.with_suffix('.tflite')} and its pictures")
+          f"{path} ({path.stat().st_size / 1e6:.2f} MB), {card.json_path}, "
+          f"{card.litert_path} and its pictures")
     return 0
 
 

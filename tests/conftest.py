@@ -1,39 +1,44 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures shared by the whole suite: the offline QuickDraw mirror, tiny models, the shipped
+model, and a line on the terminal for figures.
+
+What tests share beyond fixtures lives in ``testkit`` (test modules never import each other).
+"""
 
 import os
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_QUICKDRAW = REPO.parent / "shared" / "quickdraw"
-SHARED_STROKES = REPO.parent / "shared" / "quickdraw-strokes"
+from sketch_model.inference.classifier import load_classifier
+from sketch_model.modelcard import DEFAULT_MODEL
+from testkit.models import make_tiny_model
+from testkit.paths import SHARED_QUICKDRAW, SHARED_STROKES
+
+
+def _mirror(folder, what: str):
+    """``folder`` of the offline mirror beside the repository (``../shared``).
+
+    CI always has the mirror, so there a missing folder is a failure, never a silent skip.
+    """
+    if not folder.is_dir():
+        message = f"real QuickDraw {what} expected in {folder}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return folder
 
 
 @pytest.fixture(scope="session")
 def quickdraw_source():
-    """The offline mirror of real QuickDraw files beside the repository (``../shared``).
-
-    CI always has the mirror, so there a missing folder is a failure, never a silent skip.
-    """
-    if not SHARED_QUICKDRAW.is_dir():
-        message = f"real QuickDraw bitmaps expected in {SHARED_QUICKDRAW}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return SHARED_QUICKDRAW
+    """The offline mirror of real QuickDraw bitmaps."""
+    return _mirror(SHARED_QUICKDRAW, "bitmaps")
 
 
 @pytest.fixture(scope="session")
 def strokes_source():
-    """The offline mirror of real QuickDraw simplified strokes beside the repository."""
-    if not SHARED_STROKES.is_dir():
-        message = f"real QuickDraw stroke files expected in {SHARED_STROKES}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return SHARED_STROKES
+    """The offline mirror of real QuickDraw simplified strokes."""
+    return _mirror(SHARED_STROKES, "stroke files")
 
 
 @pytest.fixture(scope="session")
@@ -41,30 +46,39 @@ def shared_data(quickdraw_source):
     """Rows of a real QuickDraw file from the offline mirror."""
 
     def rows(name: str) -> np.ndarray:
-        return np.load(SHARED_QUICKDRAW / f"{name}.npy", mmap_mode="r")
+        return np.load(quickdraw_source / f"{name}.npy", mmap_mode="r")
 
     return rows
 
 
 @pytest.fixture
 def tiny_model(tmp_path):
-    """Factory: an untrained Keras model for ``classes`` with metadata, saved in tmp_path.
+    """Factory: ``testkit.models.make_tiny_model`` in tmp_path (an untrained model for any
+    class list, with its card): enough to test loading, the decision rule and the app."""
+    return partial(make_tiny_model, tmp_path)
 
-    Enough to test loading, the decision rule and the app with any class list, in a second.
-    """
-    import json
 
-    import keras
+@pytest.fixture(scope="session")
+def shipped():
+    """The model a new user gets. It is committed: missing is a failure, never a skip."""
+    if not DEFAULT_MODEL.is_file():
+        pytest.fail(f"the shipped model {DEFAULT_MODEL} is missing")
+    return load_classifier(DEFAULT_MODEL)
 
-    def make(classes, reject=None, threshold=0.3, name="tiny"):
-        model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Rescaling(1 / 255),
-                                  keras.layers.Flatten(),
-                                  keras.layers.Dense(len(classes), activation="softmax")])
-        path = tmp_path / f"{name}.keras"
-        model.save(path)
-        path.with_suffix(".json").write_text(json.dumps({
-            "classes": list(classes), "reject_class": reject, "unsure_threshold": threshold,
-            "input": {"shape": [28, 28, 1], "range": [0, 255]}, "metrics": {}}))
-        return path
 
-    return make
+@pytest.fixture(scope="session")
+def report(pytestconfig):
+    """Write a line on the terminal, past pytest's output capture: figures, not assertions."""
+
+    def write(line: str) -> None:
+        reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+        capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+        if reporter is None:
+            return
+        if capture is None:
+            reporter.write_line(line)
+            return
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(line)
+
+    return write

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.drawing import ANIMALS
-from tests.ui.conftest import _get
+from testkit.drawings import ANIMALS
+from testkit.server import get
 
 pytestmark = pytest.mark.ui
 
@@ -38,7 +38,7 @@ def test_no_javascript_errors_or_failed_requests_in_a_normal_visit(sketchbook):
     favicons = [r for r in requests if "favicon" in r["url"]]
     assert all(r["status"] in (200, 304) for r in favicons), favicons
     for path in ("/favicon.ico", "/static/favicon.svg"):
-        status, body, headers = _get(page.url(path))
+        status, body, headers = get(page.url(path))
         assert status == 200, path
         assert headers.get("Content-Type", "").startswith("image/svg+xml"), headers
         assert body.lstrip().startswith(b"<svg")

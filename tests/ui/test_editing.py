@@ -4,7 +4,7 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
-from tests.drawing import ANIMALS
+from testkit.drawings import ANIMALS
 
 pytestmark = pytest.mark.ui
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.drawing import ANIMALS
+from testkit.drawings import ANIMALS
 
 pytestmark = pytest.mark.ui
 

@@ -1,6 +1,6 @@
 """Drawing an animal with a mouse, a finger or a pen gets it recognised; the results page.
 
-The expected labels are exact: cat and fish (tests/drawing.py) are drawings the shipped model
+The expected labels are exact: cat and fish (testkit/drawings.py) are drawings the shipped model
 recognises surely (checked through /api/predict and in the browser at both canvas sizes).
 """
 
@@ -9,7 +9,8 @@ import math
 
 import pytest
 
-from tests.drawing import ANIMALS
+from sketch_model.facts import SIDE
+from testkit.drawings import ANIMALS
 
 pytestmark = pytest.mark.ui
 
@@ -153,7 +154,7 @@ def test_results_page_ranking_model_input_and_links(sketchbook):
         "const img = arguments[0];"
         "return img.complete && img.naturalWidth ? [img.naturalWidth, img.naturalHeight] : null",
         model_input))
-    assert size == [28, 28]
+    assert size == [SIDE, SIDE]
 
     # "Change this drawing" brings the very same drawing back to the canvas
     page.find("a#edit").click()

@@ -3,7 +3,7 @@
 import pytest
 
 import quickdraw
-from sketch_model.render import as_points
+from sketch_model.imaging.render import as_points
 
 pytestmark = pytest.mark.ui
 

@@ -1,0 +1,146 @@
+"""A recipe's drawings as labelled train / validation / test arrays, split deterministically.
+
+Bitmaps come from the ``quickdraw`` loader as they are; stroke drawings come from it as
+simplified strokes and are rendered here by the dataset's own renderer (``render``), so they
+are bitmaps exactly like the ``numpy_bitmap`` rows. Every category of the recipe's "other"
+lists, and its synthetic scribbles, is pooled into one "other" class.
+
+A drawing's split follows from its pixels and the seed alone (a keyed hash), so a re-run gives
+the same split, a larger limit keeps earlier drawings where they were, and a drawing that
+occurs twice (in one category or two) can never be on both sides of a split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import quickdraw
+
+from ..facts import SHAPE
+from ..imaging.render import render_simplified
+from ..modelcard import ModelError
+from .recipe import Recipe, RecipeError
+from .scribbles import scribbles as synthetic_scribbles
+
+SPLITS = ("train", "validation", "test")
+VALIDATION_SHARE = 0.15
+TEST_SHARE = 0.15
+OTHER = "other"
+SCRIBBLES = "(scribbles)"  # the category name of the synthetic drawings
+
+
+def split_ids(rows: np.ndarray, seed: int) -> np.ndarray:
+    """0 (train), 1 (validation) or 2 (test) for each row of 784 pixels."""
+    key = seed.to_bytes(8, "little", signed=True)
+    fractions = np.fromiter(
+        (int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8, key=key).digest(),
+                        "little") / 2.0**64 for row in rows),
+        dtype=np.float64, count=len(rows))
+    return np.where(fractions < TEST_SHARE, 2,
+                    np.where(fractions < TEST_SHARE + VALIDATION_SHARE, 1, 0))
+
+
+@dataclass
+class Dataset:
+    """Bitmaps (N, 28, 28, 1) uint8 and labels per split, plus held-out categories.
+
+    ``category[split]`` says which of ``categories`` each drawing comes from (the classes,
+    then every "other" category, then the scribbles); ``holdout`` holds the bitmaps of the
+    held-out categories and ``holdout_strokes`` their stroke drawings, where there are any.
+    """
+
+    classes: list[str]
+    recipe: Recipe | None = None
+    categories: list[str] = field(default_factory=list)
+    x: dict[str, np.ndarray] = field(default_factory=dict)
+    y: dict[str, np.ndarray] = field(default_factory=dict)
+    category: dict[str, np.ndarray] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    holdout: dict[str, np.ndarray] = field(default_factory=dict)
+    holdout_strokes: dict[str, list] = field(default_factory=dict)
+
+    def known_mask(self, split: str) -> np.ndarray:
+        """Rows of ``split`` that belong to a real class (not the "other" class)."""
+        if OTHER not in self.classes:
+            return np.ones(len(self.y[split]), dtype=bool)
+        return self.y[split] != self.classes.index(OTHER)
+
+
+def load_dataset(recipe: Recipe, *, source=None, strokes_source=None, cache=None,
+                 holdout_strokes: bool = False) -> Dataset:
+    """Fetch (or read from the cache) every category of ``recipe`` and split it.
+
+    ``source`` and ``strokes_source`` say where bitmaps and strokes come from (default:
+    QUICKDRAW_SOURCE and QUICKDRAW_STROKES_SOURCE, else the official bucket).
+    ``holdout_strokes`` also loads the stroke drawings of the held-out categories, which the
+    evaluation redraws on a canvas to measure the app's own path.
+    """
+    labels = list(recipe.classes) + ([OTHER] if recipe.has_other else [])
+    data = Dataset(classes=labels, recipe=recipe)
+
+    def bitmaps(name: str, limit: int) -> np.ndarray:
+        return quickdraw.load(name, limit=limit, source=source, cache=cache)
+
+    def strokes(name: str, limit: int) -> list:
+        return quickdraw.load_strokes(name, limit=limit, source=strokes_source, cache=cache)
+
+    parts = {split: ([], [], []) for split in SPLITS}
+    sources = ([(c, c, lambda n: bitmaps(n, recipe.limit)) for c in recipe.classes]
+               + [(c, OTHER, lambda n: bitmaps(n, recipe.other_limit))
+                  for c in recipe.other_bitmaps]
+               + [(c, OTHER, lambda n: render_simplified(strokes(n, recipe.stroke_limit)))
+                  for c in recipe.other_strokes])
+    if recipe.scribbles:
+        sources.append((SCRIBBLES, OTHER,
+                        lambda n: synthetic_scribbles(recipe.scribbles, recipe.seed)))
+    for category, label, read in sources:
+        rows = read(category)
+        ids = split_ids(rows, recipe.seed)
+        number = len(data.categories)
+        data.categories.append(category)
+        counts = data.counts.setdefault(label, dict.fromkeys(SPLITS, 0))
+        for index, split in enumerate(SPLITS):
+            chosen = rows[ids == index]
+            parts[split][0].append(chosen)
+            parts[split][1].append(np.full(len(chosen), labels.index(label), dtype=np.int32))
+            parts[split][2].append(np.full(len(chosen), number, dtype=np.int32))
+            counts[split] += len(chosen)
+    for split, (xs, ys, cs) in parts.items():
+        data.x[split] = np.concatenate(xs).reshape(-1, *SHAPE)
+        data.y[split] = np.concatenate(ys)
+        data.category[split] = np.concatenate(cs)
+    for name in recipe.holdout:
+        if name in recipe.holdout_bitmaps:
+            data.holdout[name] = bitmaps(name, recipe.holdout_limit).reshape(-1, *SHAPE)
+            if holdout_strokes:
+                try:  # only for the app's path: a source without them does not stop training
+                    data.holdout_strokes[name] = strokes(name, recipe.stroke_limit)
+                except quickdraw.QuickDrawError as error:
+                    print(f"warning: no stroke drawings of held-out '{name}' ({error}); it is "
+                          "measured on bitmaps only", file=sys.stderr)
+        else:
+            drawings = strokes(name, recipe.stroke_limit)
+            data.holdout[name] = render_simplified(drawings).reshape(-1, *SHAPE)
+            if holdout_strokes:
+                data.holdout_strokes[name] = drawings
+    return data
+
+
+def reload_data(metadata: dict, source=None, strokes_source=None, cache=None,
+                holdout_strokes: bool = False) -> Dataset:
+    """The same drawings the model was trained and tested on, from its metadata's recipe."""
+    if "trained_on" not in metadata:
+        raise ModelError("The model's metadata does not say what it was trained on, so its "
+                         "drawings cannot be reloaded.")
+    trained = metadata["trained_on"]
+    try:
+        recipe = Recipe.from_metadata(trained)
+    except RecipeError as error:
+        raise ModelError(f"The model's metadata ('trained_on') cannot be read: {error}") from None
+    return load_dataset(recipe, source=source or trained.get("source"),
+                        strokes_source=strokes_source or trained.get("strokes_source"),
+                        cache=cache, holdout_strokes=holdout_strokes)

@@ -1,0 +1,1 @@
+"""Models: the classifier and its runtimes, and how a model is trained, tuned and exported."""

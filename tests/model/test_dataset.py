@@ -1,0 +1,82 @@
+"""A recipe's drawings: bitmaps as they are, stroke drawings rendered exactly like them."""
+
+import numpy as np
+import pytest
+
+import quickdraw
+from sketch_model.facts import PIXELS, SHAPE
+from sketch_model.imaging.render import render_simplified
+from sketch_model.training.dataset import OTHER, SCRIBBLES, SPLITS, load_dataset, split_ids
+from sketch_model.training.recipe import Recipe
+
+# Categories whose mirror bitmaps start with the same first drawings as their stroke files.
+SAME_FIRST_DRAWINGS = ["horse", "angel", "train", "bowtie", "snail", "smiley face"]
+
+
+@pytest.mark.parametrize("name", SAME_FIRST_DRAWINGS)
+def test_rendered_strokes_are_the_official_bitmaps(name, quickdraw_source, strokes_source,
+                                                   shared_data, tmp_path):
+    """The official numpy_bitmap rows were rendered from the simplified strokes; ours of the
+    same strokes differ from them by about 1.4 / 255 per pixel on average (antialiasing)."""
+    drawings = quickdraw.load_strokes(name, 25, source=strokes_source, cache=tmp_path)
+    ours = render_simplified(drawings).astype(np.int16)
+    theirs = np.asarray(shared_data(name)[:25]).astype(np.int16)
+    difference = np.abs(ours - theirs).mean(axis=1)
+    assert np.median(difference) < 2.0 and difference.max() < 5.0, difference.round(2)
+    # and not merely alike: each matches its own row far better than the next drawing's
+    assert (np.abs(ours - np.roll(theirs, 1, axis=0)).mean(axis=1) > 3 * difference).all()
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory, quickdraw_source, strokes_source):
+    recipe = Recipe(classes=["cat", "dog"], limit=200, other_bitmaps=["apple"], other_limit=60,
+                    other_strokes=["ant", "cow"], stroke_limit=20, scribbles=30,
+                    holdout=["book", "crab"], holdout_bitmaps=["book"], holdout_limit=40,
+                    animals=["ant", "cow", "crab"], seed=3)
+    data = load_dataset(recipe, source=quickdraw_source, strokes_source=strokes_source,
+                        cache=tmp_path_factory.mktemp("cache"), holdout_strokes=True)
+    return recipe, data
+
+
+def test_other_pools_bitmaps_strokes_and_scribbles(small):
+    recipe, data = small
+    assert data.classes == ["cat", "dog", OTHER] and data.recipe is recipe
+    assert data.categories == ["cat", "dog", "apple", "ant", "cow", SCRIBBLES]
+    assert sum(data.counts[OTHER].values()) == 60 + 20 + 20 + 30
+    assert sum(data.counts["cat"].values()) == 200
+    for split in SPLITS:
+        x, y, category = data.x[split], data.y[split], data.category[split]
+        assert x.shape == (len(y), *SHAPE) and x.dtype == np.uint8 and len(category) == len(y)
+        assert set(y[category >= 2]) <= {2} and set(category[y == 2]) <= {2, 3, 4, 5}
+    ants = np.concatenate([data.x[s][data.category[s] == 3] for s in SPLITS])
+    assert len(ants) == 20 and (ants.reshape(20, -1).max(axis=1) == 255).all()
+
+
+def test_strokes_are_split_by_their_pixels_like_bitmaps(small, strokes_source, tmp_path):
+    recipe, data = small
+    rows = render_simplified(quickdraw.load_strokes("cow", 20, source=strokes_source,
+                                                    cache=tmp_path))
+    ids = split_ids(rows, recipe.seed)
+    for number, split in enumerate(SPLITS):
+        assert np.array_equal(data.x[split][data.category[split] == 4].reshape(-1, PIXELS),
+                              rows[ids == number])
+
+
+def test_held_out_categories_come_as_bitmaps_and_as_strokes(small, shared_data):
+    _, data = small
+    assert set(data.holdout) == {"book", "crab"}
+    assert np.array_equal(data.holdout["book"].reshape(-1, PIXELS), shared_data("book")[:40])
+    assert data.holdout["crab"].shape == (20, *SHAPE)
+    assert [len(data.holdout_strokes[n]) for n in ("book", "crab")] == [20, 20]
+    assert data.holdout_strokes["crab"][0].word == "crab"
+
+
+def test_a_held_out_bitmap_category_without_strokes_is_measured_on_bitmaps(
+        quickdraw_source, tmp_path, capsys):
+    recipe = Recipe(classes=["cat", "dog"], limit=30, holdout=["book"], holdout_bitmaps=["book"],
+                    holdout_limit=25)
+    data = load_dataset(recipe, source=quickdraw_source, strokes_source=tmp_path / "none",
+                        cache=tmp_path / "cache", holdout_strokes=True)
+    assert len(data.holdout["book"]) == 25
+    assert "book" not in data.holdout_strokes
+    assert "measured on bitmaps only" in capsys.readouterr().err

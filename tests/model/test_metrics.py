@@ -1,0 +1,76 @@
+"""Tuning a classifier's decisions on the validation split: the class bias for balanced
+accuracy, and the "unsure" thresholds (``sketch_model.training.metrics``), on stand-in models
+whose probabilities are chosen."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sketch_model.inference.classifier import Classifier
+from sketch_model.modelcard import ModelCard
+from sketch_model.training.dataset import Dataset
+from sketch_model.training.metrics import (
+    MAX_KNOWN_UNSURE,
+    tune_and_score,
+    tune_class_bias,
+    tune_thresholds,
+)
+from testkit.models import TableRuntime, table_drawings
+
+STAND_IN = Path("stand-in.keras")  # a card's path: nothing is read from it
+
+
+def test_class_bias_is_tuned_on_validation_for_balanced_accuracy(tmp_path):
+    """A model that leans towards "cat": every dog it sees is a near tie it loses. The tuned
+    shift favours "dog" just enough, raising balanced accuracy, and the tuning is recorded."""
+    cats = [[0.9, 0.1]] * 60 + [[0.6, 0.4]] * 40
+    dogs = [[0.55, 0.45]] * 30 + [[0.2, 0.8]] * 70
+    table = np.array(cats + dogs)
+    x = table_drawings(200)
+    y = np.array([0] * 100 + [1] * 100)
+    data = Dataset(["cat", "dog"], x={"validation": x, "test": x}, y={"validation": y, "test": y})
+    metadata = {"classes": ["cat", "dog"], "unsure_threshold": 0.0}
+    classifier = Classifier(TableRuntime(table), ModelCard(tmp_path / "table.keras", metadata))
+    assert classifier.probabilities(x).argmax(1)[100:].mean() == pytest.approx(0.7)
+
+    bias = tune_class_bias(classifier, data)
+    assert bias["dog"] > 0 > bias["cat"] and bias["dog"] - bias["cat"] <= 1.0
+    classifier.class_bias = bias
+    predicted = classifier.probabilities(x).argmax(1)
+    assert (predicted[:100] == 0).mean() == 1.0 and (predicted[100:] == 1).mean() == 1.0
+
+    metrics = tune_and_score(classifier, data)
+    assert metrics["balanced_accuracy"] == 1.0
+    assert metadata["class_bias"] == bias and metadata["metrics"] is metrics
+
+
+def _validation_set(known_rows, other_rows):
+    """A Dataset whose validation split has these probability rows (cat, dog, other)."""
+    table = list(known_rows) + list(other_rows)
+    labels = [int(np.argmax(row[:2])) for row in known_rows] + [2] * len(other_rows)
+    data = Dataset(classes=["cat", "dog", "other"])
+    data.x["validation"] = table_drawings(len(table))
+    data.y["validation"] = np.array(labels)
+    return TableRuntime(table), data
+
+
+def test_thresholds_are_tuned_to_catch_other_while_sparing_the_animals():
+    rng = np.random.default_rng(3)
+    known = [(p, 0.95 - p - o, o) for p, o in zip(rng.uniform(0.5, 0.9, 100),
+                                                   rng.uniform(0.0, 0.05, 100))]
+    other = [(0.7 - o, 0.3, o) for o in rng.uniform(0.1, 0.3, 50)]  # "other" never outweighs
+    runtime, data = _validation_set(known, other)
+    classifier = Classifier(runtime, ModelCard(STAND_IN, {"classes": data.classes,
+                                                          "reject_class": "other"}))
+    floor, other_threshold = tune_thresholds(classifier, data)
+    assert other_threshold < 0.1  # a threshold of its own catches them
+    classifier.unsure_threshold, classifier.other_threshold = floor, other_threshold
+    probabilities = classifier.probabilities(data.x["validation"])
+    unsure = classifier.unsure(probabilities)
+    assert unsure[:100].mean() <= MAX_KNOWN_UNSURE and unsure[100:].mean() == 1.0
+
+    runtime, data = _validation_set(known, [])
+    classifier = Classifier(runtime, ModelCard(STAND_IN, {"classes": data.classes,
+                                                          "reject_class": "other"}))
+    assert tune_thresholds(classifier, data)[1] == 1.0  # no "other" drawings: no evidence

@@ -1,0 +1,129 @@
+"""Recipes: the shipped model's categories named in one place, and the held-out draw."""
+
+import json
+
+import pytest
+
+from sketch_model.training.recipe import Recipe, RecipeError, draw_holdout, load_recipe
+from testkit.paths import SHARED_QUICKDRAW, SHARED_STROKES
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    return load_recipe("animals")
+
+
+def test_the_shipped_recipe_holds_out_24_stroke_categories_and_book_flower_house(recipe):
+    assert recipe.classes == ("cat", "dog", "fish", "bird", "octopus", "camel")
+    drawn = recipe.holdout_draw["drawn"]
+    assert len(drawn) >= 24 and len(set(drawn) & set(recipe.animals)) >= 6
+    assert set(recipe.holdout) == set(drawn) | {"book", "flower", "house"}
+    assert len(recipe.held_out_animals()) >= 6 and len(recipe.held_out_things()) >= 18
+    assert {"book", "flower", "house"} <= set(recipe.holdout_bitmaps)
+    trained = set(recipe.classes) | set(recipe.other_bitmaps) | set(recipe.other_strokes)
+    assert not set(recipe.holdout) & trained and not set(recipe.excluded) & trained
+    assert "animal migration" in recipe.excluded  # birds in flight: a kind of a class
+    assert load_recipe("animals") == recipe  # drawn once: the same every time
+
+
+def test_every_category_of_the_mirror_is_trained_on_held_out_or_left_out(recipe,
+                                                                          quickdraw_source):
+    bitmaps = {p.stem for p in SHARED_QUICKDRAW.glob("*.npy")}
+    strokes = {p.name.removesuffix(".ndjson") for p in
+               SHARED_STROKES.glob("*.ndjson")}
+    assert set(recipe.classes) | set(recipe.other_bitmaps) | set(recipe.holdout_bitmaps) == \
+        bitmaps - set(recipe.excluded)
+    accounted = set(recipe.categories) | set(recipe.excluded)
+    assert strokes <= accounted and bitmaps <= accounted
+    assert set(recipe.other_strokes) <= strokes and set(recipe.other_bitmaps) <= bitmaps
+    assert not set(recipe.other_strokes) & bitmaps  # a category in both is read as bitmaps
+    assert set(recipe.holdout) - set(recipe.holdout_bitmaps) <= strokes - bitmaps
+    recipe.validate_names()
+
+
+def test_everything_puts_the_held_out_categories_back_into_other(recipe):
+    everything = load_recipe("animals", with_holdout=False)
+    assert everything.holdout == () and everything.holdout_draw == {}
+    assert set(everything.other_bitmaps) == set(recipe.other_bitmaps) | set(
+        recipe.holdout_bitmaps)
+    assert set(everything.other_strokes) == set(recipe.other_strokes) | (
+        set(recipe.holdout) - set(recipe.holdout_bitmaps))
+    assert everything.classes == recipe.classes and everything.seed == recipe.seed
+
+
+def test_the_draw_is_seeded_stratified_and_bounded():
+    names = [f"thing {i}" for i in range(40)] + [f"animal {i}" for i in range(10)]
+    animals = {n for n in names if n.startswith("animal")}
+    first = draw_holdout(names, animals, seed=3, animal_count=4, thing_count=6)
+    assert first == draw_holdout(list(reversed(names)), animals, seed=3, animal_count=4,
+                                 thing_count=6)
+    assert first != draw_holdout(names, animals, seed=4, animal_count=4, thing_count=6)
+    assert len(set(first) & animals) == 4 and len(first) == 10 and first == sorted(first)
+    with pytest.raises(RecipeError, match="11 animals"):
+        draw_holdout(names, animals, seed=3, animal_count=11, thing_count=0)
+
+
+def test_metadata_keeps_the_recipe_and_gives_it_back(recipe):
+    again = Recipe.from_metadata(json.loads(json.dumps(recipe.to_metadata())))
+    assert again == recipe
+    old = Recipe.from_metadata({"classes": ["cat", "dog"], "other_classes": ["apple"],
+                                "holdout_classes": ["book"], "limit": 300, "other_limit": 150,
+                                "scribbles": 90, "seed": 2, "source": "x"})
+    assert old.other_bitmaps == ("apple",) and old.holdout == old.holdout_bitmaps == ("book",)
+    assert old.holdout_limit == 150 and old.seed == 2 and old.scribbles == 90
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"classes": ["cat"]}, "at least two classes"),
+    ({"classes": ["cat", "dog"], "other_bitmaps": ["cat"]}, "'cat' is among the classes"),
+    ({"classes": ["cat", "dog"], "holdout": ["book"], "other_strokes": ["book"]},
+     "'book' is among the other categories and the held-out"),
+    ({"classes": ["cat", "dog"], "limit": 0}, "limit must be"),
+    ({"classes": ["cat", "dog"], "scribbles": -1}, "scribbles must be"),
+    ({"classes": ["cat", "dog"], "holdout_bitmaps": ["book"]}, "holdout_bitmaps"),
+])
+def test_a_recipe_that_cannot_be_used_says_why(fields, words):
+    with pytest.raises(RecipeError, match=words):
+        Recipe(**fields)
+
+
+def test_recipe_files_that_cannot_be_read(tmp_path):
+    with pytest.raises(RecipeError, match=r"no recipe .*the recipes are: animals"):
+        load_recipe("zoo")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("classes = [cat")
+    with pytest.raises(RecipeError, match="cannot be read"):
+        load_recipe(broken)
+    nameless = tmp_path / "nameless.toml"
+    nameless.write_text("limit = 5\n")
+    with pytest.raises(RecipeError, match="'classes'"):
+        load_recipe(nameless)
+    small = tmp_path / "small.toml"
+    small.write_text('classes = ["cat", "dog"]\n[other]\nstrokes = ["ant", "bee"]\n'
+                     '[holdout]\nthings = 1\nseed = 2\n[training]\nepochs = 3\n')
+    recipe = load_recipe(small)
+    assert recipe.name == "small" and recipe.epochs == 3 and len(recipe.holdout) == 1
+    assert set(recipe.holdout) | set(recipe.other_strokes) == {"ant", "bee"}
+
+
+@pytest.mark.parametrize("text, words", [
+    ('classes = ["cat", "dog"]\nlimt = 5\n', "'limt' is not a setting"),
+    ('classes = ["cat", "dog"]\n[other]\nstroke = ["ant"]\n', "'other.stroke' is not a setting"),
+    ('classes = ["cat", "dog"]\n[holdout]\nseed = "abc"\n', "'holdout.seed' must be a whole"),
+    ('classes = "cat"\n', "'classes' must be a list of category names"),
+    ('classes = ["cat", "dog"]\nother = 3\n', "'other' must be a dict"),
+])
+def test_a_misspelt_or_mistyped_setting_is_refused(tmp_path, text, words):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(RecipeError, match=words):
+        load_recipe(path)
+
+
+def test_other_held_out_categories_put_the_recipes_own_back_into_other(recipe):
+    changed = recipe.with_holdout(["apple"], ["yoga"])
+    assert changed.holdout == ("apple", "yoga") and changed.holdout_bitmaps == ("apple",)
+    assert {"book", "flower", "house"} <= set(changed.other_bitmaps)  # bitmaps stay bitmaps
+    assert set(recipe.holdout) - set(recipe.holdout_bitmaps) <= set(changed.other_strokes)
+    assert "apple" not in changed.other_bitmaps and "yoga" not in changed.other_strokes
+    assert len(changed.categories) == len(recipe.categories)
