@@ -1,6 +1,7 @@
 # Two commands on a fresh Debian machine (see README):
 #   make run    install into .venv and serve the app on the shipped model
-#   make test   install everything the tests need (Chromium too) and run the whole suite
+#   make test   install everything the tests need (Chromium and PostgreSQL too) and run the
+#               whole suite
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -10,7 +11,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT   ?= 5000
 HOST   ?= 127.0.0.1
 
-.PHONY: run serve test test-unit test-ui browser bench bench-quick clean
+.PHONY: run serve test test-unit test-ui browser postgres bench bench-quick clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +31,18 @@ browser:
 	  $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium chromium-driver; fi
 
-test: $(STAMP) browser  ## every test, the browser tests included
+# Debian's PostgreSQL server programs, only when missing: the feedback tests start a throwaway
+# server of their own with them (`make run` needs no database server: SQLite by default).
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; else \
+	  echo "Installing Debian's postgresql"; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql; fi
+
+test: $(STAMP) browser postgres  ## every test, the browser tests included
 	$(PY) -m pytest
 
-test-unit: $(STAMP)  ## everything but the browser tests (under a minute)
+test-unit: $(STAMP) postgres  ## everything but the browser tests
 	$(PY) -m pytest -m "not ui"
 
 test-ui: $(STAMP) browser  ## only the browser tests
