@@ -11,6 +11,8 @@ benchmarks import nothing of ``tests/``:
 ``load``      many clients at once, valid and bad requests mixed
 ``browser``   the drawing page in Chromium, through Selenium
 ``bucket``    a loopback server imitating the QuickDraw bucket
+``postgres``  a throwaway PostgreSQL cluster on a free loopback port
+``taught``    what a feedback database holds
 
 It imports the product (``quickdraw``, ``sketch_model``, ``web``) and is imported by ``tests/``
 and ``benchmarks/``; the product never imports it. This package itself imports nothing, so

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import current_app, jsonify, render_template, request
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
+import feedback
 from sketch_model.imaging.errors import BlankDrawing, ImageTooLarge, SketchError
 
 from .hardening import log, loggable
@@ -16,6 +17,9 @@ from .wording import INCOMPLETE, MESSAGES, TITLES
 def install(app) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(SketchError, _sketch_error)
+    app.register_error_handler(feedback.Rejected, _rejected)
+    app.register_error_handler(feedback.Unavailable, _unavailable)
+    app.register_error_handler(feedback.ConfigError, _unavailable)
     app.register_error_handler(Exception, _unexpected_error)
 
 
@@ -33,7 +37,8 @@ def error_response(status: int, message: str, headers: dict | None = None,
     if _wants_json():
         response = jsonify({"error": message})
     else:
-        from_drawing = kept and request.path == "/predict" and request.method == "POST"
+        from_drawing = kept and request.path in ("/predict", "/teach") and \
+            request.method == "POST"
         response = current_app.make_response(render_template(
             "error.html", status=status, message=message,
             title=title or TITLES.get(status, "Oops"),
@@ -64,6 +69,19 @@ def _sketch_error(error: SketchError):
     if isinstance(error, BlankDrawing):
         return error_response(status, str(error), kept=False, title="Nothing to see yet")
     return error_response(status, str(error))
+
+
+def _rejected(error: feedback.Rejected):
+    """A correction that cannot be kept as sent (a bad label, too many strokes, too often)."""
+    wait = getattr(error, "retry_after", None)
+    return error_response(error.status, str(error), {"Retry-After": str(wait)} if wait else None)
+
+
+def _unavailable(error: Exception):
+    """The database is down, full, read-only or misconfigured: nothing was saved, guessing
+    goes on."""
+    log.error("feedback storage unavailable: %s", error)
+    return error_response(503, str(error), {"Retry-After": "60"})
 
 
 def _method_word() -> str:

@@ -12,9 +12,11 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, render_template, request, send_from_directory
 from werkzeug.exceptions import BadRequest
 
+import quickdraw
 from sketch_model.imaging.restroke import to_bitmap
 from sketch_model.inference.classifier import LOOKS_OTHER, Classifier, Prediction
 
+from . import teach
 from .limits import ECHO_LIMIT
 from .payload import bitmap_url, decode_data_url, png_from_api_request, png_url
 from .wording import headline
@@ -43,9 +45,12 @@ def predict():
     png = decode_data_url(url)
     prediction, bitmap = _classify(png)
     drawing = png_url(png) if len(png) <= ECHO_LIMIT else None
+    strokes = teach.strokes_field(request.form.get("strokes"))
     response = current_app.make_response(render_template(
         "results.html", prediction=prediction, model_input=bitmap_url(bitmap),
-        drawing=drawing, headline=headline(prediction), unfamiliar=LOOKS_OTHER))
+        drawing=drawing, headline=headline(prediction), unfamiliar=LOOKS_OTHER,
+        strokes=strokes, token=teach.token() if strokes else None,
+        labels=classifier().labels, categories=quickdraw.categories()))
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -24,9 +24,10 @@ MESSAGES = {
 # The body stopped short of its Content-Length: the client hung up or stalled past the deadline.
 INCOMPLETE = ("The drawing did not arrive in full: the connection stopped before the whole "
               "request was sent. Please try again.")
-TITLES = {400: "That didn't work", 404: "Page not found", 405: "Not here",
-          413: "Too large", 414: "Address too long", 415: "Wrong kind of data",
-          431: "Headers too large", 500: "Something went wrong"}
+TITLES = {400: "That didn't work", 403: "Nothing was saved", 404: "Page not found",
+          405: "Not here", 413: "Too large", 414: "Address too long", 415: "Wrong kind of data",
+          429: "Too many at once", 431: "Headers too large", 500: "Something went wrong",
+          503: "Not saved this time"}
 
 
 def headline(prediction: Prediction) -> str:

@@ -16,6 +16,7 @@
     return;
   }
   const field = document.getElementById("url");
+  const strokesField = document.getElementById("strokes");  // the vectors, for teaching
   const undoButton = document.getElementById("undo");
   const clearButton = document.getElementById("clear");
   const submitButton = document.getElementById("submit");
@@ -344,11 +345,24 @@
     }
     try {
       field.value = await pictureUrl();
+      if (strokesField) {
+        strokesField.value = strokesJson();
+      }
       save();
       HTMLFormElement.prototype.submit.call(form);  // (form.submit is the button id="submit")
     } finally {
       submitting = false;          // a stopped page load leaves Recognise working
     }
+  }
+
+  function strokesJson() {
+    // Quick, Draw!'s layout, [[x...], [y...]] per stroke, in EXPORT_SIDE pixels: what the
+    // results page's "Did I get it right?" sends on if the person chooses to teach.
+    const scale = (value) => Math.round(value * EXPORT_SIDE * 10) / 10;
+    return JSON.stringify(strokes.map((stroke) => [
+      stroke.map((point) => scale(point[0])),
+      stroke.map((point) => scale(point[1])),
+    ]));
   }
 
   // --- keeping the drawing for "back to your drawing" -------------------------------------

@@ -33,12 +33,20 @@ DRIVER_KEY = pytest.StashKey[object]()
 # --- the server -----------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def server_process():
+def taught_db(tmp_path_factory) -> str:
+    """The database the browser tests' server keeps taught drawings in (never the repo's)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('taught') / 'feedback.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def server_process(taught_db):
     """The production server (``python app.py``, as ``make serve``) starting on a free port
     of 127.0.0.1; ``server`` waits for it. Stopped after the session."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     process = ProductionServer(log_path=ARTIFACTS / "server.log", workers=2,
-                               start_timeout=SERVER_START_TIMEOUT)
+                               start_timeout=SERVER_START_TIMEOUT,
+                               env={"SKETCHBOOK_DB": taught_db,
+                                    "SKETCHBOOK_SECRET": "browser-tests"})
     try:
         yield process.launch()
     finally:
