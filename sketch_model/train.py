@@ -74,6 +74,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, Recipe]:
                                                  "(default: QUICKDRAW_STROKES_SOURCE or the "
                                                  "official bucket)")
     parser.add_argument("--cache", help="QuickDraw cache folder (default: QUICKDRAW_CACHE)")
+    parser.add_argument("--extra-source", action="append", default=[], type=Path,
+                        metavar="DIR", help="a folder of drawings people taught (python -m "
+                        "feedback export --out DIR), added to the training split; repeatable")
     args = parser.parse_args(argv)
     _warn_if_half_offline(args)
     if args.recipe is None and not args.classes:
@@ -135,11 +138,15 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
 
     # --- data
     data = load_dataset(recipe, source=args.source, strokes_source=args.strokes_source,
-                        cache=args.cache, holdout_strokes=True)
+                        cache=args.cache, holdout_strokes=True,
+                        extra_sources=args.extra_source)
     for label, counts in data.counts.items():
         print(f"{label:>12}: " + ", ".join(f"{counts[s]} {s}" for s in SPLITS))
     print(f"'other' from {len(recipe.other_bitmaps)} bitmap and {len(recipe.other_strokes)} "
           f"stroke categories; held out: {', '.join(recipe.holdout) or 'none'}")
+    if data.taught:
+        print("taught drawings in the training split: " + ", ".join(
+            f"{count} {name}" for name, count in data.taught.items()))
     classes = data.classes
     counts = np.bincount(data.y["train"], minlength=len(classes))
     class_weight = {i: len(data.y["train"]) / (len(classes) * max(c, 1))
@@ -186,6 +193,8 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
             "source": str(quickdraw.config.source(args.source)),
             "strokes_source": str(quickdraw.config.strokes_source(args.strokes_source)),
             "drawings": data.counts,
+            "taught": {"sources": [str(folder) for folder in args.extra_source],
+                       "drawings": data.taught},  # in the training split only
             "split_sizes": {split: int(len(data.y[split])) for split in SPLITS},
             "data": "Quick, Draw! dataset by Google, CC BY 4.0",
         },

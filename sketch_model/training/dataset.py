@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -62,6 +64,7 @@ class Dataset:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     holdout: dict[str, np.ndarray] = field(default_factory=dict)
     holdout_strokes: dict[str, list] = field(default_factory=dict)
+    taught: dict[str, int] = field(default_factory=dict)  # extra training drawings per label
 
     def known_mask(self, split: str) -> np.ndarray:
         """Rows of ``split`` that belong to a real class (not the "other" class)."""
@@ -71,13 +74,15 @@ class Dataset:
 
 
 def load_dataset(recipe: Recipe, *, source=None, strokes_source=None, cache=None,
-                 holdout_strokes: bool = False) -> Dataset:
+                 holdout_strokes: bool = False, extra_sources=()) -> Dataset:
     """Fetch (or read from the cache) every category of ``recipe`` and split it.
 
     ``source`` and ``strokes_source`` say where bitmaps and strokes come from (default:
     QUICKDRAW_SOURCE and QUICKDRAW_STROKES_SOURCE, else the official bucket).
     ``holdout_strokes`` also loads the stroke drawings of the held-out categories, which the
-    evaluation redraws on a canvas to measure the app's own path.
+    evaluation redraws on a canvas to measure the app's own path. ``extra_sources`` are
+    folders of drawings people taught (``python -m feedback export``): they join the training
+    split only (``add_taught``), so the validation and test splits stay those of the recipe.
     """
     labels = list(recipe.classes) + ([OTHER] if recipe.has_other else [])
     data = Dataset(classes=labels, recipe=recipe)
@@ -109,6 +114,8 @@ def load_dataset(recipe: Recipe, *, source=None, strokes_source=None, cache=None
             parts[split][1].append(np.full(len(chosen), labels.index(label), dtype=np.int32))
             parts[split][2].append(np.full(len(chosen), number, dtype=np.int32))
             counts[split] += len(chosen)
+    for folder in extra_sources:
+        add_taught(data, Path(folder), parts["train"])
     for split, (xs, ys, cs) in parts.items():
         data.x[split] = np.concatenate(xs).reshape(-1, *SHAPE)
         data.y[split] = np.concatenate(ys)
@@ -132,7 +139,9 @@ def load_dataset(recipe: Recipe, *, source=None, strokes_source=None, cache=None
 
 def reload_data(metadata: dict, source=None, strokes_source=None, cache=None,
                 holdout_strokes: bool = False) -> Dataset:
-    """The same drawings the model was trained and tested on, from its metadata's recipe."""
+    """The same drawings the model was trained and tested on, from its metadata's recipe
+    (and the taught drawings it was trained with, where their folders still exist: they only
+    ever join the training split)."""
     if "trained_on" not in metadata:
         raise ModelError("The model's metadata does not say what it was trained on, so its "
                          "drawings cannot be reloaded.")
@@ -141,6 +150,39 @@ def reload_data(metadata: dict, source=None, strokes_source=None, cache=None,
         recipe = Recipe.from_metadata(trained)
     except RecipeError as error:
         raise ModelError(f"The model's metadata ('trained_on') cannot be read: {error}") from None
+    extra = []
+    for folder in (trained.get("taught") or {}).get("sources", []):
+        if Path(folder).is_dir():
+            extra.append(folder)
+        else:
+            print(f"warning: the taught drawings of {folder} are gone; the training split is "
+                  "reloaded without them", file=sys.stderr)
     return load_dataset(recipe, source=source or trained.get("source"),
                         strokes_source=strokes_source or trained.get("strokes_source"),
-                        cache=cache, holdout_strokes=holdout_strokes)
+                        cache=cache, holdout_strokes=holdout_strokes, extra_sources=extra)
+
+
+def add_taught(data: Dataset, folder: Path, train: tuple[list, list, list]) -> None:
+    """Add the ``<label>.npy`` drawings of ``folder`` to the training split: a class's to that
+    class, any other label's to "other" (when the model has one). Held-out and excluded
+    categories are left out, so that what measures the model stays unseen."""
+    recipe = data.recipe
+    if not folder.is_dir():
+        raise quickdraw.QuickDrawError(f"the extra source {folder} is not a folder")
+    with tempfile.TemporaryDirectory(prefix="taught-") as scratch:  # never the real cache
+        for path in sorted(folder.glob("*.npy")):
+            name = path.stem
+            if name in recipe.holdout or name in recipe.excluded:
+                print(f"note: taught '{name}' drawings left out: the category is held out or "
+                      "excluded", file=sys.stderr)
+                continue
+            label = name if name in recipe.classes else OTHER
+            if label not in data.classes:
+                continue
+            rows = quickdraw.load(name, source=folder, cache=scratch)
+            train[0].append(rows)
+            train[1].append(np.full(len(rows), data.classes.index(label), dtype=np.int32))
+            train[2].append(np.full(len(rows), len(data.categories), dtype=np.int32))
+            data.categories.append(f"taught {name}")
+            data.counts.setdefault(label, dict.fromkeys(SPLITS, 0))["train"] += len(rows)
+            data.taught[name] = data.taught.get(name, 0) + len(rows)

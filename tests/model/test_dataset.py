@@ -80,3 +80,28 @@ def test_a_held_out_bitmap_category_without_strokes_is_measured_on_bitmaps(
     assert len(data.holdout["book"]) == 25
     assert "book" not in data.holdout_strokes
     assert "measured on bitmaps only" in capsys.readouterr().err
+
+
+def test_taught_drawings_join_the_training_split_only(small, quickdraw_source, strokes_source,
+                                                      tmp_path):
+    """``--extra-source``: a class's taught drawings join it, another label's join "other",
+    a held-out category's stay out; validation and test are the recipe's own."""
+    recipe, plain = small
+    taught = tmp_path / "taught"
+    taught.mkdir()
+    rng = np.random.default_rng(5)
+    made = {"cat": 7, "giraffe": 4, "crab": 3}  # crab is held out by the recipe
+    for name, count in made.items():
+        np.save(taught / f"{name}.npy", rng.integers(0, 256, (count, PIXELS), dtype=np.uint8))
+    data = load_dataset(recipe, source=quickdraw_source, strokes_source=strokes_source,
+                        cache=tmp_path / "cache", extra_sources=[taught])
+    assert data.taught == {"cat": 7, "giraffe": 4}
+    assert len(data.y["train"]) == len(plain.y["train"]) + 11
+    cat, other = data.classes.index("cat"), data.classes.index(OTHER)
+    assert (data.y["train"] == cat).sum() == (plain.y["train"] == cat).sum() + 7
+    assert (data.y["train"] == other).sum() == (plain.y["train"] == other).sum() + 4
+    assert data.counts["cat"]["train"] == plain.counts["cat"]["train"] + 7
+    for split in ("validation", "test"):
+        assert np.array_equal(data.x[split], plain.x[split])
+        assert np.array_equal(data.y[split], plain.y[split])
+    assert "taught crab" not in data.categories and "taught giraffe" in data.categories

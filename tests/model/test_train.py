@@ -1,10 +1,12 @@
 """Training end to end on a few hundred drawings, and the split it relies on."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import feedback
 from sketch_model.evaluate import main as evaluate_main
 from sketch_model.export import main as export_main
 from sketch_model.facts import PIXELS, SHAPE
@@ -16,20 +18,37 @@ from sketch_model.training.litert import AGREEMENT, FLOAT_TOLERANCE, TOLERANCE
 from testkit.drawings import ANIMALS, render_canvas
 
 CLASSES = ["cat", "fish", "camel"]
+TAUGHT = 5  # camels people taught, exported by `python -m feedback export`
+
+
+def taught_camels(folder) -> Path:
+    """A feedback database holding TAUGHT camels, exported as a QuickDraw source folder."""
+    store = feedback.Store.open(f"sqlite:///{folder / 'taught.sqlite3'}", rate=100)
+    strokes = [[[x for x, _ in s], [y for _, y in s]] for s in ANIMALS["camel"]()]
+    for number in range(TAUGHT):
+        moved = [[[x + number for x in xs], ys] for xs, ys in strokes]
+        store.save(drawing=feedback.simplify(feedback.parse_drawing(moved)), label="camel",
+                   guess="cat", confidence=0.5, model="test", model_sha256="0" * 64,
+                   client="127.0.0.1")
+    assert store.export(folder / "taught") == {"camel": TAUGHT}
+    store.close()
+    return folder / "taught"
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, quickdraw_source, strokes_source):
-    """A tiny model trained for real through the command line entry point."""
+    """A tiny model trained for real through the command line entry point, with taught
+    drawings from the feedback database."""
     folder = tmp_path_factory.mktemp("train")
     out = folder / "tiny"
+    taught = taught_camels(folder)
     code = train_main(["--classes", *CLASSES, "--other-classes", "house", "--other-strokes",
                        "ant", "cow", "--holdout-classes", "book", "--holdout-strokes", "crab",
                        "--limit", "300", "--other-limit", "150", "--stroke-limit", "20",
                        "--scribbles", "90", "--epochs", "2",
                        "--out", str(out), "--source", str(quickdraw_source),
                        "--strokes-source", str(strokes_source),
-                       "--cache", str(folder / "cache")])
+                       "--cache", str(folder / "cache"), "--extra-source", str(taught)])
     assert code == 0
     return out
 
@@ -55,10 +74,12 @@ def test_metadata_has_what_the_app_and_reports_need(trained):
     assert trained_on["holdout_bitmaps"] == ["book"] and trained_on["other_strokes"] == [
         "ant", "cow"]
     assert trained_on["scribbles"] == 90
-    assert sum(trained_on["split_sizes"].values()) == 3 * 300 + 150 + 2 * 20 + 90
+    assert sum(trained_on["split_sizes"].values()) == 3 * 300 + 150 + 2 * 20 + 90 + TAUGHT
     assert sum(trained_on["drawings"]["other"].values()) == 150 + 2 * 20 + 90
     for label in CLASSES:
-        assert sum(trained_on["drawings"][label].values()) == 300
+        assert sum(trained_on["drawings"][label].values()) == 300 + (
+            TAUGHT if label == "camel" else 0)
+    assert trained_on["taught"]["drawings"] == {"camel": TAUGHT}  # the training split only
     metrics = meta["metrics"]
     for key in ("accuracy", "balanced_accuracy", "top3_accuracy"):
         assert 0.0 <= metrics[key] <= 1.0
