@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import logging
 import math
+import socket
+import time
 from functools import partial
 
 from flask import Flask
 
-from web.limits import CLIENT_TIMEOUT, MAX_HEADER_BYTES
+from web.limits import CLIENT_TIMEOUT, LINGER_BYTES, LINGER_SECONDS, MAX_HEADER_BYTES
 
 
 def serve_forked(app: Flask, host: str, port: int, workers: int,
@@ -67,6 +69,10 @@ def _patient_worker(timeout: float):
 
         def init_process(self):
             self.log.error_log.addFilter(partial(_timeout_in_one_line, timeout))
+            # gunicorn closes every connection through util.close_graceful, which drains 64 KB
+            # for 2 s: this process's connections drain up to LINGER_BYTES instead.
+            util.close_graceful = partial(lingering_close, max_bytes=LINGER_BYTES,
+                                          seconds=LINGER_SECONDS)
             super().init_process()  # runs the worker until it stops
 
         def accept(self, listener):
@@ -76,6 +82,44 @@ def _patient_worker(timeout: float):
             self.handle(listener, client, address)
 
     return PatientWorker
+
+
+def lingering_close(sock: socket.socket, max_bytes: int, seconds: float) -> None:
+    """Close a connection so that the client reads the answer, even one sent early.
+
+    When the app answers before reading the body (a 413 for a 20 MB upload, a 415), the client
+    may still be sending: Python's ``http.client`` and ``urllib``, like ``requests``, send the
+    whole body before they read anything. Closing then, with unread data in the socket, makes
+    the kernel send a reset, and the client reports "Connection reset" or "Broken pipe"
+    instead of the sentence. So: send FIN after the answer, read and discard what still
+    arrives until the client closes, and close for good after ``max_bytes`` or ``seconds``,
+    whichever comes first, so a client that never stops holds the process no longer than
+    that (RFC 9112, section 9.6).
+    """
+    try:
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            return
+        deadline = time.monotonic() + seconds
+        drained = 0
+        while drained < max_bytes:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                sock.settimeout(remaining)
+                data = sock.recv(min(1 << 20, max_bytes - drained))
+            except OSError:  # timed out, or reset by the client
+                break
+            if not data:
+                break
+            drained += len(data)
+    finally:
+        try:
+            sock.close()
+        except OSError:
+            pass
 
 
 def _timeout_in_one_line(timeout: float, record: logging.LogRecord) -> bool:

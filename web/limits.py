@@ -7,3 +7,7 @@ ECHO_LIMIT = 512 * 1024  # show the user's own drawing on the results page up to
 MAX_URL_LENGTH = 8 * 1024  # path + query string
 MAX_HEADER_BYTES = 32 * 1024  # all request headers together (names and values)
 CLIENT_TIMEOUT = 10.0  # seconds a connection may take to send its request (python app.py)
+# After an early answer (a 413 before the body was read), what the server still reads and
+# throws away so that the client, still sending, gets to read the answer (serve/forked.py).
+LINGER_BYTES = 256 * 1024 * 1024
+LINGER_SECONDS = 10.0
