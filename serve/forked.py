@@ -20,7 +20,8 @@ from functools import partial
 
 from flask import Flask
 
-from web.limits import CLIENT_TIMEOUT, LINGER_BYTES, LINGER_SECONDS, MAX_HEADER_BYTES
+from web.limits import (CLIENT_TIMEOUT, LINGER_BYTES, LINGER_IDLE, LINGER_SECONDS,
+                        MAX_HEADER_BYTES)
 
 
 def serve_forked(app: Flask, host: str, port: int, workers: int,
@@ -72,7 +73,7 @@ def _patient_worker(timeout: float):
             # gunicorn closes every connection through util.close_graceful, which drains 64 KB
             # for 2 s: this process's connections drain up to LINGER_BYTES instead.
             util.close_graceful = partial(lingering_close, max_bytes=LINGER_BYTES,
-                                          seconds=LINGER_SECONDS)
+                                          seconds=LINGER_SECONDS, idle=LINGER_IDLE)
             super().init_process()  # runs the worker until it stops
 
         def accept(self, listener):
@@ -84,7 +85,8 @@ def _patient_worker(timeout: float):
     return PatientWorker
 
 
-def lingering_close(sock: socket.socket, max_bytes: int, seconds: float) -> None:
+def lingering_close(sock: socket.socket, max_bytes: int, seconds: float,
+                    idle: float) -> None:
     """Close a connection so that the client reads the answer, even one sent early.
 
     When the app answers before reading the body (a 413 for a 20 MB upload, a 415), the client
@@ -94,7 +96,8 @@ def lingering_close(sock: socket.socket, max_bytes: int, seconds: float) -> None
     instead of the sentence. So: send FIN after the answer, read and discard what still
     arrives until the client closes, and close for good after ``max_bytes`` or ``seconds``,
     whichever comes first, so a client that never stops holds the process no longer than
-    that (RFC 9112, section 9.6).
+    that, or once nothing has arrived for ``idle`` seconds, so a client that sends nothing
+    more (one cut off for stalling, say) does not hold it either (RFC 9112, section 9.6).
     """
     try:
         try:
@@ -108,7 +111,7 @@ def lingering_close(sock: socket.socket, max_bytes: int, seconds: float) -> None
             if remaining <= 0:
                 break
             try:
-                sock.settimeout(remaining)
+                sock.settimeout(min(remaining, idle))
                 data = sock.recv(min(1 << 20, max_bytes - drained))
             except OSError:  # timed out, or reset by the client
                 break

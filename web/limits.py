@@ -10,4 +10,5 @@ CLIENT_TIMEOUT = 10.0  # seconds a connection may take to send its request (pyth
 # After an early answer (a 413 before the body was read), what the server still reads and
 # throws away so that the client, still sending, gets to read the answer (serve/forked.py).
 LINGER_BYTES = 256 * 1024 * 1024
-LINGER_SECONDS = 10.0
+LINGER_SECONDS = 10.0  # in all
+LINGER_IDLE = 2.0  # with nothing arriving: the client has stopped sending
