@@ -27,6 +27,9 @@ from . import facts
 MODEL_ENV = "SKETCHBOOK_MODEL"
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "animals.keras"
 MAX_BIAS = 5.0  # a log-probability shift; e^5 ~ 150x, far past any useful correction
+# The game's (/play) accept threshold for a model whose metadata has none (older models): a
+# prompt's probability must reach it; training tunes each model's own (training.metrics).
+DEFAULT_ACCEPT_THRESHOLD = 0.5
 TEMPERATURES = (0.05, 20.0)  # the temperatures calibration searches and a card may hold
 INPUT = {"shape": list(facts.SHAPE), "dtype": "float32", "range": [0, 255],
          "ink": "bright (255) strokes on black (0), like QuickDraw numpy_bitmap",
@@ -157,6 +160,11 @@ class ModelCard:
         return float(self.metadata.get("other_threshold", 1.0))
 
     @property
+    def accept_threshold(self) -> float:
+        """The prompt probability at which the game takes a drawing for its prompt."""
+        return float(self.metadata.get("accept_threshold", DEFAULT_ACCEPT_THRESHOLD))
+
+    @property
     def class_bias(self) -> dict[str, float]:
         return dict(self.metadata.get("class_bias", {}))
 
@@ -189,6 +197,9 @@ def _validated(metadata, where: Path) -> dict:
     other_threshold = metadata.get("other_threshold", 1.0)
     if not _number(other_threshold) or not 0.0 < other_threshold <= 1.0:
         raise ModelError(f"Model metadata {where}: other_threshold must be in (0, 1].")
+    accept = metadata.get("accept_threshold", DEFAULT_ACCEPT_THRESHOLD)
+    if not _number(accept) or not 0.0 < accept < 1.0:
+        raise ModelError(f"Model metadata {where}: accept_threshold must be in (0, 1).")
     bias = metadata.get("class_bias", {})
     if not isinstance(bias, dict) or not set(bias) <= set(classes) or not all(
             _number(v) and -MAX_BIAS <= v <= MAX_BIAS for v in bias.values()):

@@ -1,7 +1,7 @@
 """The web app: ``create_app`` builds it, with its classifier loaded once.
 
-One module per concern: ``routes`` (pages and API), ``teach`` (corrections people choose to
-give, kept by ``feedback``), ``payload`` (the drawing in transit),
+One module per concern: ``routes`` (pages and API), ``play`` (the game), ``teach``
+(corrections people choose to give, kept by ``feedback``), ``payload`` (the drawing in transit),
 ``errors`` (every error as a sentence), ``hardening`` (request bounds, security headers, the
 request log), ``wording`` (what the pages say), ``limits`` (the bounds). Serving it is
 ``serve``'s job; ``app.py`` wires the two.
@@ -17,12 +17,13 @@ from flask import Flask
 from feedback import config as feedback_config
 from sketch_model.inference.classifier import load_classifier
 
-from . import errors, hardening, teach
+from . import errors, hardening, play, teach
 from .limits import MAX_CONTENT_LENGTH
 from .routes import bp
 from .wording import article, percent
 
 ROOT = Path(__file__).resolve().parent.parent  # where templates/ and static/ are
+TEST_ROUNDS_ENV = "SKETCHBOOK_TEST_ROUNDS"  # "1": /play honours ?seconds= (browser tests only)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -42,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
         # Signs the teach form's token; made here, before gunicorn forks, so all workers share it.
         SECRET_KEY=feedback_config.secret(None) or os.urandom(32),
         DEBUG=False,
+        PLAY_TEST_ROUNDS=os.environ.get(TEST_ROUNDS_ENV) == "1",  # read once, here
     )
     if config:
         app.config.update(config)
@@ -53,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
                        ", ".join(model.labels))
 
     app.register_blueprint(bp)
+    app.register_blueprint(play.bp)
     app.register_blueprint(teach.bp)
     errors.install(app)
     hardening.install(app)

@@ -1,7 +1,8 @@
 """Tune a classifier's decisions on the validation split and measure it on the test split.
 
 Tuning, in order: a log-probability shift per class (post-hoc logit adjustment), the
-temperature (``calibration``), then the "unsure" thresholds. Measuring: accuracy, balanced and
+temperature (``calibration``), then the "unsure" thresholds and the game's accept threshold.
+Measuring: accuracy, balanced and
 top-3 accuracy, per-class figures and the confusion matrix, how often it says "unsure" on the
 known classes, on "other" and on the held-out categories it never trained on, and the
 calibration error.
@@ -19,6 +20,11 @@ MAX_KNOWN_UNSURE = 0.04  # tune the threshold so at most this share of known dra
 # Class bias search: log-probability shifts within +-BIAS_RANGE, in BIAS_STEP steps. Narrow on
 # purpose: the smallest classes have ~150 validation drawings, and wider shifts fit their noise.
 BIAS_RANGE, BIAS_STEP, BIAS_SWEEPS = 0.5, 0.05, 3
+# The game (/play) accepts a drawing as its prompt when the prompt's probability reaches the
+# accept threshold: the lowest at which, for EVERY prompt class, at most this share of the other
+# classes' validation drawings (and "other"'s) would be accepted as that prompt.
+MAX_FALSE_ACCEPT = 0.02
+ACCEPT_GRID = np.round(np.arange(0.01, 1.0, 0.01), 2)  # thresholds considered, lowest first
 
 
 def tune_and_score(classifier: Classifier, data: Dataset) -> dict:
@@ -29,11 +35,13 @@ def tune_and_score(classifier: Classifier, data: Dataset) -> dict:
     classifier.class_bias = tune_class_bias(classifier, data)
     classifier.temperature = tune_temperature(classifier, data)
     classifier.unsure_threshold, classifier.other_threshold = tune_thresholds(classifier, data)
+    accept = tune_accept_threshold(classifier, data)
     metrics = measure(classifier, data)
     classifier.metadata.update(class_bias=classifier.class_bias,
                                temperature=classifier.temperature,
                                unsure_threshold=classifier.unsure_threshold,
-                               other_threshold=classifier.other_threshold, metrics=metrics)
+                               other_threshold=classifier.other_threshold,
+                               accept_threshold=accept, metrics=metrics)
     return metrics
 
 
@@ -151,6 +159,41 @@ def tune_thresholds(classifier: Classifier, data: Dataset) -> tuple[float, float
         if caught >= best[0]:
             best = (caught, float(floor), float(other))
     return best[1], best[2]
+
+
+def false_accept_rates(probabilities: np.ndarray, y: np.ndarray, columns: np.ndarray,
+                       threshold: float) -> np.ndarray:
+    """Per prompt class (output ``columns``), the share of drawings NOT of that class whose
+    probability for it is at or above ``threshold``: how often the game would take a drawing
+    of something else for the prompt. A class with no other drawings counts 0."""
+    rates = np.zeros(len(columns))
+    for i, column in enumerate(columns):
+        others = y != column
+        if others.any():
+            rates[i] = float((probabilities[others, column] >= threshold).mean())
+    return rates
+
+
+def tune_accept_threshold(classifier: Classifier, data: Dataset,
+                          max_false: float = MAX_FALSE_ACCEPT) -> float:
+    """The game's accept threshold (``accept_threshold``), tuned on the validation split:
+    the lowest on ACCEPT_GRID at which no prompt class takes more than ``max_false`` of the
+    other classes' drawings (the "other" class's included) for itself.
+
+    The worst class decides, not the mean: a prompt that were accepted for one drawing of
+    something else in ten would make the game feel broken for that animal, however well the
+    others do. Lowest, because every point above it makes the person draw longer for nothing.
+    The probabilities are the app's own (class bias and temperature applied, so tune those
+    first), as the page reads them from ``/api/predict``'s ``ranking``. If no grid value
+    satisfies the bound, the highest is returned.
+    """
+    probabilities = classifier.probabilities(data.x["validation"])
+    y = data.y["validation"]
+    for threshold in ACCEPT_GRID:
+        rates = false_accept_rates(probabilities, y, classifier.answer_columns, threshold)
+        if rates.max() <= max_false:
+            return float(threshold)
+    return float(ACCEPT_GRID[-1])
 
 
 def score(classifier: Classifier, probabilities: np.ndarray, y: np.ndarray) -> dict:

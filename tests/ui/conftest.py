@@ -46,7 +46,9 @@ def server_process(taught_db):
     process = ProductionServer(log_path=ARTIFACTS / "server.log", workers=2,
                                start_timeout=SERVER_START_TIMEOUT,
                                env={"SKETCHBOOK_DB": taught_db,
-                                    "SKETCHBOOK_SECRET": "browser-tests"})
+                                    "SKETCHBOOK_SECRET": "browser-tests",
+                                    # /play?seconds= honoured: rounds short enough to test
+                                    "SKETCHBOOK_TEST_ROUNDS": "1"})
     try:
         yield process.launch()
     finally:

@@ -46,7 +46,8 @@ def test_index_lists_the_models_animals(client, animals):
 def test_index_has_no_inline_script_or_handlers(client):
     page = page_of(client.get("/"))
     scripts = page.find("script")
-    assert [s["attrs"].get("src") for s in scripts] == ["/static/js/draw.js"]
+    assert [s["attrs"].get("src") for s in scripts] == ["/static/js/sketchpad.js",
+                                                         "/static/js/draw.js"]
     assert all(not Page.text(s) for s in scripts)
     assert not page.find("style")
     for element in page.elements:
