@@ -26,19 +26,26 @@
   const LIVE_COUNT = 3;
   const HINT = "Draw an animal…";
 
-  let liveTimer = 0;
-  let liveController = null;
-  let liveSeq = 0;
   let submitting = false;
 
   const pad = window.Sketchpad.create(canvas, {
     canDraw: () => !submitting,
     onStrokeStart: () => {
-      window.clearTimeout(liveTimer); // nothing is sent while a stroke is being drawn
+      if (guesses) {
+        guesses.pause();
+      }
       updateButtons();
     },
     onChange: changed,
   });
+  const guesses = live ? window.Sketchpad.liveGuesses(pad, apiUrl, {
+    busy: (on) => (on ? live.setAttribute("aria-busy", "true") :
+                   live.removeAttribute("aria-busy")),
+    answer: showGuesses,
+    failed: (sentence, offline) => showMessage(offline ?
+      "I can't reach the server right now. You can still press Recognise." :
+      sentence || "I couldn't look at that drawing.", "error"),
+  }, LIVE_DELAY_MS) : null;
 
   // --- actions ----------------------------------------------------------------------------
 
@@ -65,8 +72,9 @@
       return;
     }
     submitting = true;
-    window.clearTimeout(liveTimer);
-    abortLive();
+    if (guesses) {
+      guesses.cancel();
+    }
     if (submitButton) {
       submitButton.setAttribute("aria-busy", "true");
     }
@@ -124,72 +132,15 @@
   // --- live guesses -----------------------------------------------------------------------
 
   function scheduleLive() {
-    window.clearTimeout(liveTimer);
-    if (!live) {
+    if (!guesses) {
       return;
     }
     if (!pad.strokes.length) {
-      abortLive();
+      guesses.cancel();
       showHint();
       return;
     }
-    liveTimer = window.setTimeout(askLive, LIVE_DELAY_MS);
-  }
-
-  function abortLive() {
-    liveSeq += 1;                  // any answer still on its way is now stale
-    if (liveController) {
-      liveController.abort();
-      liveController = null;
-    }
-    if (live) {
-      live.removeAttribute("aria-busy");
-    }
-  }
-
-  async function askLive() {
-    abortLive();
-    const seq = liveSeq;
-    const controller = new AbortController();
-    liveController = controller;
-    live.setAttribute("aria-busy", "true");
-    try {
-      const image = await pad.pictureUrl();
-      if (seq !== liveSeq) {
-        return;                    // the drawing changed while it was being encoded
-      }
-      const response = await fetch(apiUrl, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "Accept": "application/json" },
-        body: JSON.stringify({ image: image }),
-        credentials: "same-origin",
-        signal: controller.signal,
-      });
-      let answer = null;
-      try {
-        answer = await response.json();
-      } catch (error) {
-        answer = null;
-      }
-      if (seq !== liveSeq) {
-        return;                    // a newer drawing has been sent since
-      }
-      if (response.ok && answer && Array.isArray(answer.ranking)) {
-        showGuesses(answer);
-      } else {
-        showMessage((answer && answer.error) || "I couldn't look at that drawing.", "error");
-      }
-    } catch (error) {
-      if (seq === liveSeq && error.name !== "AbortError") {
-        showMessage("I can't reach the server right now. You can still press Recognise.",
-                    "error");
-      }
-    } finally {
-      if (seq === liveSeq) {
-        live.removeAttribute("aria-busy");
-        liveController = null;
-      }
-    }
+    guesses.schedule();
   }
 
   function article(word) {

@@ -57,9 +57,6 @@
   let shownSeconds = -1;
   let frame = 0;
   let pauseTimer = 0;
-  let liveTimer = 0;
-  let liveController = null;
-  let liveSeq = 0;
   let lastTop = [];                // the latest answer's top three for this prompt
   let lastSaid = "";               // what was last spoken, and when
   let lastSpokenAt = -Infinity;
@@ -67,11 +64,19 @@
   const pad = window.Sketchpad.create(canvas, {
     canDraw: () => phase === "drawing",
     onStrokeStart: () => {
-      window.clearTimeout(liveTimer);
+      guesses.pause();
       updateButtons();
     },
     onChange: changed,
   });
+  const guesses = window.Sketchpad.liveGuesses(pad, apiUrl, {
+    busy: (on) => (on ? guess.setAttribute("aria-busy", "true") :
+                   guess.removeAttribute("aria-busy")),
+    answer: judge,
+    failed: (sentence, offline) => setGuess(offline ? "I can't reach the server right now." :
+      sentence || "I couldn't look at that drawing.", "error", ""),
+    wanted: () => phase === "drawing",
+  }, LIVE_DELAY_MS);
 
   // --- the round --------------------------------------------------------------------------
 
@@ -102,7 +107,7 @@
       return;
     }
     const label = prompts[index];
-    abortLive();
+    guesses.cancel();
     pad.reset();
     lastTop = [];
     lastSaid = "";
@@ -153,8 +158,7 @@
     phase = "done";
     root.dataset.state = recognised ? "recognised" : "timeout";
     window.cancelAnimationFrame(frame);
-    window.clearTimeout(liveTimer);
-    abortLive();
+    guesses.cancel();
     const taken = Math.min(seconds, (performance.now() - startedAt) / 1000);
     results.push({ label: prompts[index], recognised: recognised,
                    seconds: Math.round(taken * 10) / 10, top: lastTop,
@@ -286,70 +290,17 @@
   // --- live guesses -----------------------------------------------------------------------
 
   function scheduleLive() {
-    window.clearTimeout(liveTimer);
     if (phase !== "drawing") {
+      guesses.pause();
       return;
     }
     if (!pad.strokes.length) {
-      abortLive();
+      guesses.cancel();
       lastTop = [];
       setGuess("I'm looking…", "empty", "");
       return;
     }
-    liveTimer = window.setTimeout(askLive, LIVE_DELAY_MS);
-  }
-
-  function abortLive() {
-    liveSeq += 1;                  // any answer still on its way is now stale
-    if (liveController) {
-      liveController.abort();
-      liveController = null;
-    }
-    guess.removeAttribute("aria-busy");
-  }
-
-  async function askLive() {
-    abortLive();
-    const seq = liveSeq;
-    const controller = new AbortController();
-    liveController = controller;
-    guess.setAttribute("aria-busy", "true");
-    try {
-      const image = await pad.pictureUrl();
-      if (seq !== liveSeq) {
-        return;
-      }
-      const response = await fetch(apiUrl, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "Accept": "application/json" },
-        body: JSON.stringify({ image: image }),
-        credentials: "same-origin",
-        signal: controller.signal,
-      });
-      let answer = null;
-      try {
-        answer = await response.json();
-      } catch (error) {
-        answer = null;
-      }
-      if (seq !== liveSeq || phase !== "drawing") {
-        return;
-      }
-      if (response.ok && answer && Array.isArray(answer.ranking)) {
-        judge(answer);
-      } else {
-        setGuess((answer && answer.error) || "I couldn't look at that drawing.", "error", "");
-      }
-    } catch (error) {
-      if (seq === liveSeq && error.name !== "AbortError") {
-        setGuess("I can't reach the server right now.", "error", "");
-      }
-    } finally {
-      if (seq === liveSeq) {
-        guess.removeAttribute("aria-busy");
-        liveController = null;
-      }
-    }
+    guesses.schedule();
   }
 
   /* An answer for the drawing: recognised if the prompt's probability reaches the accept

@@ -164,6 +164,84 @@ window.Sketchpad = (function () {
 
   /* A canvas to draw on. `options`: canDraw() (false: a new stroke may not start),
    * onStrokeStart() (a stroke began) and onChange() (a stroke ended, or undo, clear). */
+  /* Live guesses for a pad, as Quick, Draw! makes them: `delay` ms after the drawing last
+   * changed, its picture goes to `url` (POST /api/predict), and only the answer for the
+   * latest drawing is handed on. hooks: busy(on), answer(json), failed(sentence or null,
+   * offline), and wanted() -> false when answers are no longer of use (the prompt ended). */
+  function liveGuesses(pad, url, hooks, delay) {
+    let timer = 0;
+    let controller = null;
+    let seq = 0;
+    const wanted = hooks.wanted || (() => true);
+
+    function abort() {
+      seq += 1;                    // any answer still on its way is now stale
+      if (controller) {
+        controller.abort();
+        controller = null;
+      }
+      hooks.busy(false);
+    }
+
+    async function ask() {
+      abort();
+      const mine = seq;
+      const own = new AbortController();
+      controller = own;
+      hooks.busy(true);
+      try {
+        const image = await pad.pictureUrl();
+        if (mine !== seq) {
+          return;                  // the drawing changed while it was being encoded
+        }
+        const response = await fetch(url, {
+          method: "POST",
+          headers: { "Content-Type": "application/json", "Accept": "application/json" },
+          body: JSON.stringify({ image: image }),
+          credentials: "same-origin",
+          signal: own.signal,
+        });
+        let answer = null;
+        try {
+          answer = await response.json();
+        } catch (error) {
+          answer = null;
+        }
+        if (mine !== seq || !wanted()) {
+          return;                  // a newer drawing has been sent since, or none is wanted
+        }
+        if (response.ok && answer && Array.isArray(answer.ranking)) {
+          hooks.answer(answer);
+        } else {
+          hooks.failed(answer && answer.error, false);
+        }
+      } catch (error) {
+        if (mine === seq && error.name !== "AbortError") {
+          hooks.failed(null, true);
+        }
+      } finally {
+        if (mine === seq) {
+          hooks.busy(false);
+          controller = null;
+        }
+      }
+    }
+
+    return {
+      schedule() {
+        window.clearTimeout(timer);
+        timer = window.setTimeout(ask, delay);
+      },
+      pause() {                    // a stroke is being drawn: nothing is sent meanwhile
+        window.clearTimeout(timer);
+      },
+      cancel() {
+        window.clearTimeout(timer);
+        abort();
+      },
+    };
+  }
+
   function create(canvas, options) {
     const ctx = canvas.getContext("2d");
     const canDraw = options.canDraw || (() => true);
@@ -351,5 +429,6 @@ window.Sketchpad = (function () {
     };
   }
 
-  return { create: create, paint: paint, pictureUrl: pictureUrl, strokesJson: strokesJson };
+  return { create: create, liveGuesses: liveGuesses, paint: paint, pictureUrl: pictureUrl,
+           strokesJson: strokesJson };
 }());
