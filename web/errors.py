@@ -19,7 +19,7 @@ def install(app) -> None:
     app.register_error_handler(SketchError, _sketch_error)
     app.register_error_handler(feedback.Rejected, _rejected)
     app.register_error_handler(feedback.Unavailable, _unavailable)
-    app.register_error_handler(feedback.ConfigError, _unavailable)
+    app.register_error_handler(feedback.ConfigError, _misconfigured)
     app.register_error_handler(Exception, _unexpected_error)
 
 
@@ -77,11 +77,19 @@ def _rejected(error: feedback.Rejected):
     return error_response(error.status, str(error), {"Retry-After": str(wait)} if wait else None)
 
 
-def _unavailable(error: Exception):
-    """The database is down, full, read-only or misconfigured: nothing was saved, guessing
-    goes on."""
-    log.error("feedback storage unavailable: %s", error)
+def _unavailable(error: feedback.Unavailable):
+    """The database is down, full or read-only: nothing was saved, guessing goes on."""
+    log.error("feedback storage unavailable: %s (%s)", error, getattr(error, "detail", ""))
     return error_response(503, str(error), {"Retry-After": "60"})
+
+
+def _misconfigured(error: feedback.ConfigError):
+    """A feedback setting the operator got wrong: their log says which; the person is told
+    only that nothing was saved (the setting may name hosts and users)."""
+    log.error("feedback storage misconfigured: %s", error)
+    return error_response(503, "Your drawing could not be saved right now: teaching is not "
+                               "available on this server. Guessing still works.",
+                          {"Retry-After": "60"})
 
 
 def _method_word() -> str:

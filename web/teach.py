@@ -51,7 +51,8 @@ def teach_form():
     if form.get("answer") == "yes":
         label = guess
     elif form.get("answer") == "no":
-        label = form.get("label") or form.get("other_label", "")
+        # A word typed under "Something else" wins over the list, which always has a choice.
+        label = form.get("other_label", "").strip() or form.get("label", "")
     else:
         raise BadRequest("Choose \"Yes\" or \"No, it was…\" before teaching me.")
     taught = _save(_strokes_of(form.get("strokes")), label, form.get("answer_was", guess),
@@ -67,8 +68,10 @@ def teach_api():
             'Send the correction as JSON: {"drawing": [[[x, ...], [y, ...]], ...], '
             '"label": "giraffe", "guess": "camel", "consent": true}.')
     feedback.check_size(request.content_length)
+    body = request.get_data(cache=False)
+    feedback.check_size(len(body))  # a chunked body has no Content-Length to check first
     try:
-        payload = json.loads(request.get_data(cache=False))
+        payload = json.loads(body)
     except (ValueError, RecursionError):
         raise BadRequest("The request body is not valid JSON.") from None
     if not isinstance(payload, dict):
@@ -107,6 +110,8 @@ def _refuse_cross_site() -> None:
     """A request a browser says comes from another site, or with another site's Origin."""
     if request.headers.get("Sec-Fetch-Site") == "cross-site":
         raise Forbidden(CROSS_SITE)
+    # Our pages send no referrer, so browsers send "Origin: null" even for our own forms:
+    # for those the browser's Sec-Fetch-Site above, and the form's token, decide.
     origin = request.headers.get("Origin")
     if origin and origin != "null" and urlsplit(origin).netloc != request.host:
         raise Forbidden(CROSS_SITE)

@@ -115,7 +115,7 @@ def load_dataset(recipe: Recipe, *, source=None, strokes_source=None, cache=None
             parts[split][2].append(np.full(len(chosen), number, dtype=np.int32))
             counts[split] += len(chosen)
     for folder in extra_sources:
-        add_taught(data, Path(folder), parts["train"])
+        add_taught(data, Path(folder), parts)
     for split, (xs, ys, cs) in parts.items():
         data.x[split] = np.concatenate(xs).reshape(-1, *SHAPE)
         data.y[split] = np.concatenate(ys)
@@ -162,11 +162,15 @@ def reload_data(metadata: dict, source=None, strokes_source=None, cache=None,
                         cache=cache, holdout_strokes=holdout_strokes, extra_sources=extra)
 
 
-def add_taught(data: Dataset, folder: Path, train: tuple[list, list, list]) -> None:
+def add_taught(data: Dataset, folder: Path, parts: dict[str, tuple[list, list, list]]) -> None:
     """Add the ``<label>.npy`` drawings of ``folder`` to the training split: a class's to that
     class, any other label's to "other" (when the model has one). Held-out and excluded
-    categories are left out, so that what measures the model stays unseen."""
+    categories are left out, and so is a drawing identical to one of the validation or test
+    split (a dataset drawing taught back), so that what measures the model stays unseen."""
     recipe = data.recipe
+    train = parts["train"]
+    measured = {row.tobytes() for split in ("validation", "test")
+                for rows in parts[split][0] for row in rows}
     if not folder.is_dir():
         raise quickdraw.QuickDrawError(f"the extra source {folder} is not a folder")
     with tempfile.TemporaryDirectory(prefix="taught-") as scratch:  # never the real cache
@@ -180,6 +184,7 @@ def add_taught(data: Dataset, folder: Path, train: tuple[list, list, list]) -> N
             if label not in data.classes:
                 continue
             rows = quickdraw.load(name, source=folder, cache=scratch)
+            rows = rows[[row.tobytes() not in measured for row in rows]]
             train[0].append(rows)
             train[1].append(np.full(len(rows), data.classes.index(label), dtype=np.int32))
             train[2].append(np.full(len(rows), len(data.categories), dtype=np.int32))

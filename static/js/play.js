@@ -58,6 +58,7 @@
   let frame = 0;
   let pauseTimer = 0;
   let lastTop = [];                // the latest answer's top three for this prompt
+  let lastAnswer = null;           // and its answer: label (or "unsure") and confidence
   let lastSaid = "";               // what was last spoken, and when
   let lastSpokenAt = -Infinity;
 
@@ -110,6 +111,7 @@
     guesses.cancel();
     pad.reset();
     lastTop = [];
+    lastAnswer = null;
     lastSaid = "";
     promptEl.dataset.label = label;
     promptEl.textContent = "Draw " + article(label) + " " + label;
@@ -161,7 +163,7 @@
     guesses.cancel();
     const taken = Math.min(seconds, (performance.now() - startedAt) / 1000);
     results.push({ label: prompts[index], recognised: recognised,
-                   seconds: Math.round(taken * 10) / 10, top: lastTop,
+                   seconds: Math.round(taken * 10) / 10, top: lastTop, answer: lastAnswer,
                    strokes: pad.strokes.map((stroke) => stroke.slice()) });
     setGuess(message, recognised ? "recognised" : "timeout", recognised ? prompts[index] : "");
     say(message, true);
@@ -235,7 +237,7 @@
       }
       button.setAttribute("aria-disabled", "true");
       status.textContent = "Saving…";
-      const best = result.top.length ? result.top[0] : null;
+      const said = result.answer;  // the model's answer for the drawing as it ended
       try {
         const response = await fetch(teachUrl, {
           method: "POST",
@@ -246,8 +248,8 @@
               stroke.map((point) => Math.round(point[1] * 4000) / 10),
             ]),
             label: result.label,
-            guess: best ? best.label : "unsure",
-            confidence: best ? best.probability : null,
+            guess: said ? said.label : "unsure",
+            confidence: said ? said.confidence : null,
             consent: true,
           }),
         });
@@ -297,6 +299,7 @@
     if (!pad.strokes.length) {
       guesses.cancel();
       lastTop = [];
+      lastAnswer = null;
       setGuess("I'm looking…", "empty", "");
       return;
     }
@@ -308,6 +311,7 @@
   function judge(answer) {
     const label = prompts[index];
     lastTop = answer.ranking.slice(0, 3);
+    lastAnswer = { label: answer.label, confidence: answer.confidence };
     const mine = answer.ranking.find((each) => each.label === label);
     if (mine && mine.probability >= accept) {
       finish(true, "Oh, I know, it's " + article(label) + " " + label + "!");

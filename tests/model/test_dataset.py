@@ -105,3 +105,19 @@ def test_taught_drawings_join_the_training_split_only(small, quickdraw_source, s
         assert np.array_equal(data.x[split], plain.x[split])
         assert np.array_equal(data.y[split], plain.y[split])
     assert "taught crab" not in data.categories and "taught giraffe" in data.categories
+
+
+def test_a_taught_drawing_identical_to_a_test_drawing_stays_out(small, quickdraw_source,
+                                                               strokes_source, tmp_path):
+    """A dataset drawing taught back (the same pixels) must not train what tests the model."""
+    recipe, plain = small
+    cat = plain.classes.index("cat")
+    tested = plain.x["test"][plain.y["test"] == cat][:3].reshape(3, PIXELS)
+    taught = tmp_path / "taught"
+    taught.mkdir()
+    fresh = np.random.default_rng(9).integers(0, 256, (2, PIXELS), dtype=np.uint8)
+    np.save(taught / "cat.npy", np.concatenate([tested, fresh]))
+    data = load_dataset(recipe, source=quickdraw_source, strokes_source=strokes_source,
+                        cache=tmp_path / "cache", extra_sources=[taught])
+    assert data.taught == {"cat": 2}
+    assert len(data.y["train"]) == len(plain.y["train"]) + 2

@@ -58,6 +58,7 @@ def test_without_explicit_consent_nothing_is_written(teach_client, db_url, conse
 @pytest.mark.parametrize("headers, status", [
     ({"Origin": "https://evil.example"}, 403),
     ({"Sec-Fetch-Site": "cross-site"}, 403),
+    ({"Origin": "null", "Sec-Fetch-Site": "cross-site"}, 403),
 ])
 def test_a_cross_site_request_cannot_write_a_row(teach_client, db_url, headers, status):
     reply = teach_client.post("/api/feedback", headers=headers, json={
@@ -168,3 +169,29 @@ def test_the_form_writes_nothing_without_consent_or_a_valid_token(teach_client, 
     reply = teach_client.post("/teach", data={k: v for k, v in form.items() if v is not None})
     assert reply.status_code == status and 'id="error"' in reply.get_data(as_text=True)
     assert rows(db_url) == []
+
+
+def test_a_typed_word_wins_over_the_list_left_as_it_was(teach_client, db_url, cat_png):
+    """The list always has a choice selected; what the person typed is what they meant."""
+    fields = {name: value.replace("&#34;", '"').replace("&quot;", '"')
+              for name, value in teach_form_fields(results_page(teach_client, cat_png)).items()}
+    first_choice = re.search(r'<select id="teach-label" name="label">\s*<option value="(\w+)"',
+                             results_page(teach_client, cat_png)).group(1)
+    reply = teach_client.post("/teach", data={**fields, "answer": "no", "label": first_choice,
+                                              "other_label": "giraffe", "consent": "yes"})
+    assert reply.status_code == 201
+    assert [row.label for row in rows(db_url)] == ["giraffe"]
+    reply = teach_client.post("/teach", data={**fields, "answer": "no", "label": first_choice,
+                                              "other_label": "  ", "consent": "yes"})
+    assert reply.status_code == 201 and rows(db_url)[0].label == first_choice
+
+
+def test_a_misconfigured_database_names_no_host_to_the_person(client_for, animals, cat_png,
+                                                              monkeypatch):
+    monkeypatch.setenv("SKETCHBOOK_SECRET", "test-secret")
+    client = client_for(animals, FEEDBACK_DB="mysql://teacher@db.internal/taught")
+    reply = taught(client)
+    message = reply.get_json()["error"]
+    assert reply.status_code == 503 and "teaching is not available" in message
+    assert "db.internal" not in message and "teacher" not in message
+    assert client.post("/api/predict", json={"image": data_url(cat_png)}).status_code == 200
