@@ -383,17 +383,8 @@
 
   // --- words ------------------------------------------------------------------------------
 
-  function article(word) {
-    return /^[aeiou]/i.test(word) ? "an" : "a";
-  }
-
-  /* A probability as people read it; never "100%" (no drawing is certain). */
-  function percent(probability) {
-    if (probability > 0 && probability < 0.005) {
-      return "<1%";
-    }
-    return Math.min(Math.round(probability * 100), 99) + "%";
-  }
+  const article = window.Sketchpad.article;
+  const percent = window.Sketchpad.percent;
 
   // --- wiring -----------------------------------------------------------------------------
 

@@ -242,6 +242,18 @@ window.Sketchpad = (function () {
     };
   }
 
+  function article(word) {
+    return /^[aeiou]/i.test(word) ? "an" : "a";
+  }
+
+  /* A probability as people read it (rounded half up, as the server does); never "100%" (no drawing is certain). */
+  function percent(probability) {
+    if (probability > 0 && probability < 0.005) {
+      return "<1%";
+    }
+    return Math.min(Math.round(probability * 100), 99) + "%";
+  }
+
   function create(canvas, options) {
     const ctx = canvas.getContext("2d");
     const canDraw = options.canDraw || (() => true);
@@ -429,6 +441,6 @@ window.Sketchpad = (function () {
     };
   }
 
-  return { create: create, liveGuesses: liveGuesses, paint: paint, pictureUrl: pictureUrl,
-           strokesJson: strokesJson };
+  return { article: article, create: create, liveGuesses: liveGuesses, paint: paint,
+           percent: percent, pictureUrl: pictureUrl, strokesJson: strokesJson };
 }());
