@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 
 import quickdraw
+from quickdraw.categories import name_key as _key
 
 from .errors import Rejected
 
@@ -20,11 +21,6 @@ MAX_LABEL = 100  # characters; the longest category name has 27
 _SHOWN = 40  # characters of what was typed, quoted back in a sentence
 _CLOSE = 0.6  # how alike a name must be to be suggested (difflib's ratio)
 _NEAR_BEST = 0.05  # suggest the best name and those almost as alike
-
-
-def _key(text: str) -> str:
-    """Comparison key: case, underscores and runs of whitespace do not matter."""
-    return " ".join(text.replace("_", " ").split()).casefold()
 
 
 def check_label(text, classes: list[str]) -> str:

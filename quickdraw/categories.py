@@ -23,14 +23,14 @@ def _names() -> tuple[str, ...]:
     return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
-def _key(name: str) -> str:
+def name_key(name: str) -> str:
     """Comparison key: case, underscores and runs of whitespace do not matter."""
     return " ".join(name.replace("_", " ").split()).casefold()
 
 
 @lru_cache(maxsize=1)
 def _by_key() -> dict[str, str]:
-    return {_key(name): name for name in _names()}
+    return {name_key(name): name for name in _names()}
 
 
 def categories() -> list[str]:
@@ -40,7 +40,7 @@ def categories() -> list[str]:
 
 def suggestions(name: str, n: int = 3) -> list[str]:
     """Official names that look like ``name`` (best first), possibly none."""
-    keys = difflib.get_close_matches(_key(name), list(_by_key()), n=n, cutoff=0.6)
+    keys = difflib.get_close_matches(name_key(name), list(_by_key()), n=n, cutoff=0.6)
     return [_by_key()[key] for key in keys]
 
 
@@ -48,7 +48,7 @@ def validate(name: str) -> str:
     """Return the official spelling of ``name`` or raise :class:`UnknownCategory`."""
     if not isinstance(name, str) or not name.strip():
         raise UnknownCategory(f"a category name is needed, got {name!r}")
-    found = _by_key().get(_key(name))
+    found = _by_key().get(name_key(name))
     if found is not None:
         return found
     close = suggestions(name)
