@@ -45,14 +45,21 @@ def exported(tiny_model, drawings):
 
 
 def test_export_answers_like_the_keras_model(exported, drawings):
+    # The export promises its bounds on the drawings it was checked on (the calibration half
+    # is not part of the promise), and records what it measured there.
+    check = drawings[1::2]
     served = load_classifier(exported)
     reference = load_classifier(exported, runtime="keras")
     assert (served.runtime.name, reference.runtime.name) == ("litert", "keras")
-    ours, theirs = served.probabilities(drawings), reference.probabilities(drawings)
+    ours, theirs = served.probabilities(check), reference.probabilities(check)
     entry = served.metadata["litert"]
     tolerance = litert.TOLERANCE if entry["quantization"] == "int8" else litert.FLOAT_TOLERANCE
-    assert np.abs(ours - theirs).max() <= tolerance
-    assert (ours.argmax(1) == theirs.argmax(1)).mean() >= litert.AGREEMENT
+    difference = np.abs(ours - theirs).max()
+    agreement = (ours.argmax(1) == theirs.argmax(1)).mean()
+    assert difference <= tolerance and agreement >= litert.AGREEMENT
+    assert entry["checked_on"] == len(check)
+    assert entry["top_answer_agreement"] == pytest.approx(agreement)
+    assert entry["max_difference"] == pytest.approx(difference, abs=1e-6)
 
 
 def test_an_int8_export_that_strays_gives_way_to_a_float_one(tiny_model, drawings,
