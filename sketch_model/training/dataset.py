@@ -84,42 +84,80 @@ def load_dataset(recipe: Recipe, *, source=None, strokes_source=None, cache=None
     folders of drawings people taught (``python -m feedback export``): they join the training
     split only (``add_taught``), so the validation and test splits stay those of the recipe.
     """
-    labels = list(recipe.classes) + ([OTHER] if recipe.has_other else [])
-    data = Dataset(classes=labels, recipe=recipe)
-
-    def bitmaps(name: str, limit: int) -> np.ndarray:
-        return quickdraw.load(name, limit=limit, source=source, cache=cache)
-
-    def strokes(name: str, limit: int) -> list:
-        return quickdraw.load_strokes(name, limit=limit, source=strokes_source, cache=cache)
-
+    data = Dataset(classes=class_names(recipe), recipe=recipe)
+    bitmaps, strokes = readers(source=source, strokes_source=strokes_source, cache=cache)
     parts = {split: ([], [], []) for split in SPLITS}
-    sources = ([(c, c, lambda n: bitmaps(n, recipe.limit)) for c in recipe.classes]
-               + [(c, OTHER, lambda n: bitmaps(n, recipe.other_limit))
-                  for c in recipe.other_bitmaps]
-               + [(c, OTHER, lambda n: render_simplified(strokes(n, recipe.stroke_limit)))
-                  for c in recipe.other_strokes])
-    if recipe.scribbles:
-        sources.append((SCRIBBLES, OTHER,
-                        lambda n: synthetic_scribbles(recipe.scribbles, recipe.seed)))
+    sources = ([(category, label, lambda n, limit=limit: bitmaps(n, limit))
+                for category, label, limit in bitmap_categories(recipe)]
+               + drawn_categories(recipe, strokes))
     for category, label, read in sources:
         rows = read(category)
-        ids = split_ids(rows, recipe.seed)
-        number = len(data.categories)
-        data.categories.append(category)
-        counts = data.counts.setdefault(label, dict.fromkeys(SPLITS, 0))
-        for index, split in enumerate(SPLITS):
-            chosen = rows[ids == index]
-            parts[split][0].append(chosen)
-            parts[split][1].append(np.full(len(chosen), labels.index(label), dtype=np.int32))
-            parts[split][2].append(np.full(len(chosen), number, dtype=np.int32))
-            counts[split] += len(chosen)
+        add_category(data, parts, category, label, rows, split_ids(rows, recipe.seed))
     for folder in extra_sources:
         add_taught(data, Path(folder), parts)
     for split, (xs, ys, cs) in parts.items():
         data.x[split] = np.concatenate(xs).reshape(-1, *SHAPE)
         data.y[split] = np.concatenate(ys)
         data.category[split] = np.concatenate(cs)
+    load_holdout(data, bitmaps, strokes, holdout_strokes)
+    return data
+
+
+def class_names(recipe: Recipe) -> list[str]:
+    """The model's classes: the recipe's, then "other" when it has one."""
+    return list(recipe.classes) + ([OTHER] if recipe.has_other else [])
+
+
+def readers(*, source=None, strokes_source=None, cache=None):
+    """Two functions, (name, limit) -> bitmaps (N, 784) and (name, limit) -> strokes, reading
+    through the ``quickdraw`` loader from these sources."""
+    def bitmaps(name: str, limit: int | None) -> np.ndarray:
+        return quickdraw.load(name, limit=limit, source=source, cache=cache)
+
+    def strokes(name: str, limit: int) -> list:
+        return quickdraw.load_strokes(name, limit=limit, source=strokes_source, cache=cache)
+
+    return bitmaps, strokes
+
+
+def bitmap_categories(recipe: Recipe) -> list[tuple[str, str, int | None]]:
+    """(category, label, limit) of each category read from ``numpy_bitmap`` files, in order."""
+    return ([(c, c, recipe.limit) for c in recipe.classes]
+            + [(c, OTHER, recipe.other_limit) for c in recipe.other_bitmaps])
+
+
+def drawn_categories(recipe: Recipe, strokes) -> list[tuple[str, str, object]]:
+    """(category, label, read) of each category rendered here, after the bitmap ones: the
+    stroke categories and the synthetic scribbles. ``read(category)`` gives (N, 784) uint8."""
+    drawn = [(c, OTHER, lambda n: render_simplified(strokes(n, recipe.stroke_limit)))
+             for c in recipe.other_strokes]
+    if recipe.scribbles:
+        drawn.append((SCRIBBLES, OTHER,
+                      lambda n: synthetic_scribbles(recipe.scribbles, recipe.seed)))
+    return drawn
+
+
+def add_category(data: Dataset, parts: dict, category: str, label: str, rows: np.ndarray,
+                 ids: np.ndarray) -> None:
+    """Append the ``rows`` of ``category`` to ``parts`` by their split ``ids`` (the recipe's
+    ``measure_limit`` caps the validation and test drawings of each category)."""
+    cap = data.recipe.measure_limit if data.recipe else None
+    number = len(data.categories)
+    data.categories.append(category)
+    counts = data.counts.setdefault(label, dict.fromkeys(SPLITS, 0))
+    for index, split in enumerate(SPLITS):
+        chosen = rows[ids == index]
+        if split != "train" and cap is not None:
+            chosen = chosen[:cap]
+        parts[split][0].append(chosen)
+        parts[split][1].append(np.full(len(chosen), data.classes.index(label), dtype=np.int32))
+        parts[split][2].append(np.full(len(chosen), number, dtype=np.int32))
+        counts[split] += len(chosen)
+
+
+def load_holdout(data: Dataset, bitmaps, strokes, holdout_strokes: bool) -> None:
+    """The held-out categories' drawings into ``data.holdout`` (and ``holdout_strokes``)."""
+    recipe = data.recipe
     for name in recipe.holdout:
         if name in recipe.holdout_bitmaps:
             data.holdout[name] = bitmaps(name, recipe.holdout_limit).reshape(-1, *SHAPE)
@@ -134,14 +172,14 @@ def load_dataset(recipe: Recipe, *, source=None, strokes_source=None, cache=None
             data.holdout[name] = render_simplified(drawings).reshape(-1, *SHAPE)
             if holdout_strokes:
                 data.holdout_strokes[name] = drawings
-    return data
 
 
 def reload_data(metadata: dict, source=None, strokes_source=None, cache=None,
                 holdout_strokes: bool = False) -> Dataset:
     """The same drawings the model was trained and tested on, from its metadata's recipe
     (and the taught drawings it was trained with, where their folders still exist: they only
-    ever join the training split)."""
+    ever join the training split). A model trained on streamed data gets them streamed
+    (``stream.load_streamed``): its training split stays in the cache files."""
     if "trained_on" not in metadata:
         raise ModelError("The model's metadata does not say what it was trained on, so its "
                          "drawings cannot be reloaded.")
@@ -157,9 +195,14 @@ def reload_data(metadata: dict, source=None, strokes_source=None, cache=None,
         else:
             print(f"warning: the taught drawings of {folder} are gone; the training split is "
                   "reloaded without them", file=sys.stderr)
-    return load_dataset(recipe, source=source or trained.get("source"),
-                        strokes_source=strokes_source or trained.get("strokes_source"),
-                        cache=cache, holdout_strokes=holdout_strokes, extra_sources=extra)
+    options = {"source": source or trained.get("source"),
+               "strokes_source": strokes_source or trained.get("strokes_source"),
+               "cache": cache, "holdout_strokes": holdout_strokes, "extra_sources": extra}
+    if metadata.get("training", {}).get("data") == "streamed":  # too large to hold, maybe
+        from .stream import load_streamed
+
+        return load_streamed(recipe, **options).data
+    return load_dataset(recipe, **options)
 
 
 def add_taught(data: Dataset, folder: Path, parts: dict[str, tuple[list, list, list]]) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 import quickdraw
 
 RECIPES = Path(__file__).resolve().parent / "recipes"
+ALL = "all"  # as a recipe's classes: every official category
 
 
 class RecipeError(ValueError):
@@ -41,6 +42,7 @@ class Recipe:
     holdout: tuple[str, ...] = ()  # never trained on: measures "unsure" on unseen things
     holdout_bitmaps: tuple[str, ...] = ()  # those measured on bitmaps (the rest on strokes)
     holdout_limit: int = 1000  # bitmaps per held-out category at most (strokes: stroke_limit)
+    measure_limit: int | None = None  # validation and test drawings per category at most
     animals: tuple[str, ...] = ()  # which other or held-out categories are animals (reports)
     excluded: tuple[str, ...] = ()  # left out altogether (kinds of the classes)
     seed: int = 1  # of the split, the augmentation and the initial weights
@@ -54,8 +56,8 @@ class Recipe:
         for name in ("classes", "other_bitmaps", "other_strokes", "holdout", "holdout_bitmaps",
                      "animals", "excluded"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
-        for name in ("limit", "other_limit", "stroke_limit", "holdout_limit", "epochs",
-                     "batch_size"):
+        for name in ("limit", "other_limit", "stroke_limit", "holdout_limit", "measure_limit",
+                     "epochs", "batch_size"):
             value = getattr(self, name)
             if value is None and name.endswith("limit"):
                 continue  # every drawing there is
@@ -183,7 +185,7 @@ SETTINGS = {
     "holdout": {"seed": _COUNT, "animals": _COUNT, "things": _COUNT, "always": _NAMES,
                 "limit": _COUNT},
     "animals": {"names": _NAMES},
-    "training": {"arch": str, "epochs": _COUNT, "batch_size": _COUNT},
+    "training": {"arch": str, "epochs": _COUNT, "batch_size": _COUNT, "measure_limit": _COUNT},
 }
 
 
@@ -200,6 +202,8 @@ def _check(raw: dict) -> None:
             if key not in known:
                 raise RecipeError(f"'{where}' is not a setting (known: {', '.join(known)})")
             kind = known[key]
+            if where == "classes" and value == ALL:
+                continue
             if kind == _NAMES:
                 ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
             elif kind == _COUNT:
@@ -213,7 +217,7 @@ def _check(raw: dict) -> None:
 def _resolve(raw: dict, with_holdout: bool, stem: str) -> Recipe:
     _check(raw)
     other, holdout, training = raw.get("other", {}), raw.get("holdout", {}), raw.get("training", {})
-    classes = list(raw["classes"])
+    classes = quickdraw.categories() if raw["classes"] == ALL else list(raw["classes"])
     excluded = set(other.get("excluded", []))
     animals = set(raw.get("animals", {}).get("names", []))
     bitmaps = [n for n in other.get("bitmaps", []) if n not in classes and n not in excluded]
@@ -238,4 +242,5 @@ def _resolve(raw: dict, with_holdout: bool, stem: str) -> Recipe:
         holdout_limit=holdout.get("limit", Recipe.holdout_limit),
         animals=sorted(animals & set(bitmaps + strokes)), excluded=sorted(excluded),
         arch=training.get("arch", Recipe.arch), epochs=training.get("epochs", Recipe.epochs),
-        batch_size=training.get("batch_size", Recipe.batch_size), holdout_draw=draw)
+        batch_size=training.get("batch_size", Recipe.batch_size),
+        measure_limit=training.get("measure_limit", Recipe.measure_limit), holdout_draw=draw)

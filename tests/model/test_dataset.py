@@ -121,3 +121,16 @@ def test_a_taught_drawing_identical_to_a_test_drawing_stays_out(small, quickdraw
                         cache=tmp_path / "cache", extra_sources=[taught])
     assert data.taught == {"cat": 2}
     assert len(data.y["train"]) == len(plain.y["train"]) + 2
+
+
+def test_measure_limit_caps_validation_and_test_of_each_category(tmp_path, quickdraw_source):
+    recipe = Recipe(classes=("cat", "dog"), limit=400, seed=2)
+    whole = load_dataset(recipe, source=quickdraw_source, cache=tmp_path)
+    capped = load_dataset(Recipe(classes=("cat", "dog"), limit=400, seed=2, measure_limit=20),
+                          source=quickdraw_source, cache=tmp_path)
+    assert np.array_equal(capped.x["train"], whole.x["train"])
+    for split in ("validation", "test"):
+        assert np.bincount(capped.category[split]).tolist() == [20, 20]
+        for category in (0, 1):  # the first 20 of each category's split, in file order
+            assert np.array_equal(capped.x[split][capped.category[split] == category],
+                                  whole.x[split][whole.category[split] == category][:20])

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+import quickdraw
 from sketch_model.training.recipe import Recipe, RecipeError, draw_holdout, load_recipe
 from testkit.paths import SHARED_QUICKDRAW, SHARED_STROKES
 
@@ -127,3 +128,13 @@ def test_other_held_out_categories_put_the_recipes_own_back_into_other(recipe):
     assert set(recipe.holdout) - set(recipe.holdout_bitmaps) <= set(changed.other_strokes)
     assert "apple" not in changed.other_bitmaps and "yoga" not in changed.other_strokes
     assert len(changed.categories) == len(recipe.categories)
+
+
+def test_the_scale_recipe_is_every_official_category(tmp_path):
+    everything = load_recipe("everything")
+    assert list(everything.classes) == quickdraw.categories() and len(everything.classes) == 345
+    assert not everything.has_other and everything.measure_limit == 500
+    spelt = tmp_path / "some.toml"
+    spelt.write_text('classes = "every"\n')
+    with pytest.raises(RecipeError, match="'classes' must be"):
+        load_recipe(spelt)
