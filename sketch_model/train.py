@@ -11,11 +11,20 @@ metrics), ``<out>-confusion.png``, ``<out>-reliability.png`` and ``<out>.tflite`
 export the web app serves). Any QuickDraw category names work; the data come through the
 ``quickdraw`` loader (``--source`` / QUICKDRAW_SOURCE for bitmaps, ``--strokes-source`` /
 QUICKDRAW_STROKES_SOURCE for strokes: the official bucket, a mirror URL or a local folder).
+
+The drawings are held in memory, which is fastest where they fit; ``--stream`` reads the
+training split from the cache files as it trains instead (``training.stream``). ``--strategy``
+says where it trains: one device, every local GPU, or the workers of a ``TF_CONFIG`` cluster
+(``training.distribute``). Each epoch is checkpointed (``--checkpoint``), so the same command
+run again after a stop resumes where it was.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -26,7 +35,9 @@ import quickdraw
 from quickdraw.arguments import bounded
 
 from .modelcard import ModelCard, ModelError, model_path
+from .training.distribute import STRATEGIES, check_strategy
 from .training.recipe import Recipe, RecipeError, load_recipe
+from .training.stream import SHUFFLE_BUFFER
 
 
 def parse_args(argv=None) -> tuple[argparse.Namespace, Recipe]:
@@ -66,6 +77,25 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, Recipe]:
                              f"(default {Recipe.epochs})")
     parser.add_argument("--batch-size", type=bounded("batch-size", 1))
     parser.add_argument("--seed", type=int, help="decides the split and the init (default 1)")
+    parser.add_argument("--measure-limit", type=bounded("measure-limit", 1), metavar="N",
+                        help="validation and test drawings per category at most (default: "
+                             "all); they are held in memory to tune and measure the model")
+    parser.add_argument("--stream", action="store_true",
+                        help="read the training split from the cache files as it trains "
+                             "(tf.data), for data larger than memory; without it the drawings "
+                             "are held in memory, which is faster where they fit")
+    parser.add_argument("--shuffle-buffer", type=bounded("shuffle-buffer", 1), metavar="N",
+                        default=SHUFFLE_BUFFER, help="with --stream: drawings shuffled at a "
+                        f"time (default {SHUFFLE_BUFFER})")
+    parser.add_argument("--steps-per-epoch", type=bounded("steps-per-epoch", 1), metavar="N",
+                        help="with --stream: batches in an epoch (default: one pass over the "
+                             "training split); the learning-rate schedule follows it")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="default",
+                        help="one device (default), every local GPU (mirrored), or the cluster "
+                             "of TF_CONFIG (multi-worker: run the same command on each worker)")
+    parser.add_argument("--checkpoint", type=Path, metavar="DIR",
+                        help="where a stopped run resumes from, written each epoch (default: "
+                             "<out>.checkpoint; removed once the model is saved)")
     parser.add_argument("--out", required=True, type=Path,
                         help="output path without suffix, e.g. sketch_model/models/animals")
     parser.add_argument("--source", help="QuickDraw source of bitmaps: base URL or local folder "
@@ -83,6 +113,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, Recipe]:
         parser.error("give a --recipe or the --classes to recognise")
     if args.everything and args.recipe is None:
         parser.error("--everything goes with --recipe")
+    if args.steps_per_epoch and not args.stream:
+        parser.error("--steps-per-epoch goes with --stream (in memory, an epoch is one pass)")
     try:
         recipe = load_recipe(args.recipe, with_holdout=not args.everything) if args.recipe \
             else Recipe(classes=args.classes, name=model_path(args.out).stem)
@@ -93,8 +125,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, Recipe]:
             other_strokes=args.other_strokes,
             scribbles=args.scribbles, limit=args.limit, other_limit=args.other_limit,
             stroke_limit=args.stroke_limit, arch=args.arch, epochs=args.epochs,
-            batch_size=args.batch_size, seed=args.seed)
-    except RecipeError as error:
+            batch_size=args.batch_size, seed=args.seed, measure_limit=args.measure_limit)
+        check_strategy(args.strategy)
+    except (RecipeError, ModelError) as error:
         parser.error(str(error))
     return args, recipe
 
@@ -125,21 +158,28 @@ def main(argv=None) -> int:
 def train(recipe: Recipe, args: argparse.Namespace) -> int:
     # --- setup
     import keras
-    import tensorflow as tf
 
-    from .training import network
+    from .training import distribute, network
     from .training.augment import augmenter
     from .training.batchnorm import recalibrate_batch_norm
     from .training.dataset import SPLITS, load_dataset
     from .training.finish import finish_model
+    from .training.stream import load_streamed, training_batches
 
+    cluster = distribute.connect(args.strategy)  # first: a cluster forms before other work
     keras.utils.set_random_seed(recipe.seed)
     started = time.monotonic()
+    print(f"training on {cluster.describe()}")
 
     # --- data
-    data = load_dataset(recipe, source=args.source, strokes_source=args.strokes_source,
-                        cache=args.cache, holdout_strokes=True,
-                        extra_sources=args.extra_source)
+    sources = {"source": args.source, "strokes_source": args.strokes_source,
+               "cache": args.cache, "extra_sources": args.extra_source}
+    if args.stream:
+        streamed = load_streamed(recipe, holdout_strokes=True, **sources)
+        data, train_count = streamed.data, streamed.train_count
+    else:
+        data = load_dataset(recipe, holdout_strokes=True, **sources)
+        train_count = len(data.y["train"])
     for label, counts in data.counts.items():
         print(f"{label:>12}: " + ", ".join(f"{counts[s]} {s}" for s in SPLITS))
     print(f"'other' from {len(recipe.other_bitmaps)} bitmap and {len(recipe.other_strokes)} "
@@ -148,42 +188,55 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
         print("taught drawings in the training split: " + ", ".join(
             f"{count} {name}" for name, count in data.taught.items()))
     classes = data.classes
-    counts = np.bincount(data.y["train"], minlength=len(classes))
-    class_weight = {i: len(data.y["train"]) / (len(classes) * max(c, 1))
-                    for i, c in enumerate(counts)}
-
     augment = augmenter(recipe.seed)
-    train_set = (tf.data.Dataset.from_tensor_slices((data.x["train"], data.y["train"]))
-                 .shuffle(len(data.y["train"]), seed=recipe.seed, reshuffle_each_iteration=True)
-                 .batch(recipe.batch_size)
-                 .map(lambda x, y: (augment(tf.cast(x, tf.float32)), y),
-                      num_parallel_calls=tf.data.AUTOTUNE)
-                 .prefetch(tf.data.AUTOTUNE))
+    if args.stream:  # classes balanced by sampling
+        train_set = training_batches(streamed, batch_size=recipe.batch_size, seed=recipe.seed,
+                                     augment=augment, shuffle_buffer=args.shuffle_buffer,
+                                     workers=cluster.workers, worker=cluster.worker)
+        steps_per_epoch = args.steps_per_epoch or max(1, train_count // recipe.batch_size)
+        class_weight = None
+    else:  # classes balanced by weighting the loss
+        train_set, steps_per_epoch = in_memory_batches(data, recipe, augment, cluster)
+        counts = np.bincount(data.y["train"], minlength=len(classes))
+        class_weight = {i: len(data.y["train"]) / (len(classes) * max(c, 1))
+                        for i, c in enumerate(counts)}
     validation = (data.x["validation"].astype(np.float32), data.y["validation"])
 
     # --- model
-    model = network.build(recipe.arch, len(classes))
-    steps = int(np.ceil(len(data.y["train"]) / recipe.batch_size)) * recipe.epochs
-    schedule = keras.optimizers.schedules.CosineDecay(  # warm up one epoch, then anneal to 0
-        1e-4, decay_steps=steps, warmup_target=3e-3, warmup_steps=steps // recipe.epochs)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=schedule),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    steps = (steps_per_epoch or int(np.ceil(train_count / recipe.batch_size))) * recipe.epochs
+    with cluster.strategy.scope():
+        model = network.build(recipe.arch, len(classes))
+        schedule = keras.optimizers.schedules.CosineDecay(  # warm up one epoch, then anneal
+            1e-4, decay_steps=steps, warmup_target=3e-3, warmup_steps=steps // recipe.epochs)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=schedule),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    distribute.prepare_model(model, cluster)
 
     # --- train
+    path = model_path(args.out)
+    checkpoint = args.checkpoint or path.with_suffix(".checkpoint")
+    resumed = resume_point(checkpoint, run_identity(recipe, args, cluster), cluster)
     history = model.fit(
         train_set, validation_data=validation, epochs=recipe.epochs, verbose=2,
+        steps_per_epoch=steps_per_epoch,
         shuffle=False,  # train_set reshuffles itself every epoch
         class_weight=class_weight,
         # Validation loss jumps about while the learning rate is high, and the schedule's
         # gains come as it anneals: only the second half of the schedule may stop it.
         callbacks=[keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True,
-                                                 start_from_epoch=recipe.epochs // 2)])
+                                                 start_from_epoch=recipe.epochs // 2),
+                   distribute.backup(checkpoint, cluster)])
+    if not cluster.chief:
+        print(f"worker {cluster.worker}: trained; the chief writes the model")
+        cluster.barrier()
+        return 0
+    inference = network.build(recipe.arch, len(classes))  # uncompiled, outside the strategy
+    inference.set_weights(model.get_weights())
     # The batch-norm statistics came from augmented drawings; people's are not augmented.
-    recalibrated = recalibrate_batch_norm(model, data.x["train"])
+    recalibrated = recalibrate_batch_norm(inference, data.x["train"])
     seconds = time.monotonic() - started
 
     # --- save, with the export the web app serves
-    path = model_path(args.out)
     path.parent.mkdir(parents=True, exist_ok=True)
     card = ModelCard.new(
         path, classes=classes, reject_class="other" if recipe.has_other else None,
@@ -195,20 +248,100 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
             "drawings": data.counts,
             "taught": {"sources": [str(folder) for folder in args.extra_source],
                        "drawings": data.taught},  # in the training split only
-            "split_sizes": {split: int(len(data.y[split])) for split in SPLITS},
+            "split_sizes": {split: int(train_count if split == "train" else len(data.y[split]))
+                            for split in SPLITS},
             "data": "Quick, Draw! dataset by Google, CC BY 4.0",
         },
-        training={"epochs": len(history.history["loss"]),
+        training={"epochs": resumed + len(history.history["loss"]),
+                  "resumed_after_epoch": resumed,
                   "best_val_loss": float(min(history.history["val_loss"])),
                   "batch_norm_recalibrated": recalibrated,  # layers, on clean drawings
+                  "data": "streamed" if args.stream else "in memory",
+                  "steps_per_epoch": steps_per_epoch,
+                  "strategy": args.strategy, "workers": cluster.workers,
+                  "replicas": int(cluster.strategy.num_replicas_in_sync),
                   "seconds": round(seconds, 1)})
-    inference = network.build(recipe.arch, len(classes))  # uncompiled: no optimizer state
-    inference.set_weights(model.get_weights())
     inference.save(path)
     finish_model(inference, card, data)
+    shutil.rmtree(checkpoint, ignore_errors=True)
+    cluster.barrier()
     print(f"trained in {seconds:.0f} s, finished in {time.monotonic() - started:.0f} s; saved "
           f"{path} ({path.stat().st_size / 1e6:.2f} MB), {card.json_path}, "
           f"{card.litert_path} and its pictures")
+    return 0
+
+
+def in_memory_batches(data, recipe: Recipe, augment, cluster):
+    """The training split, held in memory, as augmented batches; and the steps of an epoch
+    (None: one pass). Each worker of a cluster takes its own shard, endlessly, for a fixed
+    number of steps, since every worker must take every step."""
+    import tensorflow as tf
+
+    x, y = data.x["train"], data.y["train"]
+    rows = tf.data.Dataset.from_tensor_slices((x, y))
+    steps = None
+    if cluster.workers > 1:
+        rows = rows.shard(cluster.workers, cluster.worker)
+        steps = max(1, len(y) // recipe.batch_size)
+    rows = rows.shuffle(len(y), seed=recipe.seed, reshuffle_each_iteration=True)
+    if steps:
+        rows = rows.repeat()
+    return (rows.batch(recipe.batch_size)
+            .map(lambda x, y: (augment(tf.cast(x, tf.float32)), y),
+                 num_parallel_calls=tf.data.AUTOTUNE)
+            .prefetch(tf.data.AUTOTUNE)), steps
+
+
+def epochs_done(checkpoint: Path) -> int:
+    """The epochs Keras's ``BackupAndRestore`` recorded in ``checkpoint``. A record torn by a
+    kill while it was written is replaced by the one before it (the callback keeps both), so
+    that Keras too resumes from a whole one."""
+    record = checkpoint / "training_metadata.json"
+    try:
+        return int(json.loads(record.read_text())["epoch"])
+    except FileNotFoundError:
+        return 0
+    except (ValueError, KeyError, TypeError):
+        weights = checkpoint / "latest.weights.h5"
+        earlier = [path.with_name(path.name + ".bkp") for path in (record, weights)]
+        if all(path.is_file() for path in earlier):
+            print(f"warning: the last checkpoint record in {checkpoint} is torn; resuming "
+                  "from the one before it", file=sys.stderr)
+            shutil.copyfile(earlier[0], record)
+            shutil.copyfile(earlier[1], weights)
+            return epochs_done(checkpoint)
+        print(f"warning: the checkpoint record in {checkpoint} is torn; starting again",
+              file=sys.stderr)
+        record.unlink()
+        weights.unlink(missing_ok=True)
+        return 0
+
+
+def run_identity(recipe: Recipe, args: argparse.Namespace, cluster) -> dict:
+    """What a checkpoint must have been written by for this run to resume from it."""
+    return {"recipe": recipe.to_metadata(), "stream": args.stream, "strategy": args.strategy,
+            "steps_per_epoch": args.steps_per_epoch,
+            "workers": cluster.workers, "extra_sources": [str(f) for f in args.extra_source]}
+
+
+def resume_point(checkpoint: Path, identity: dict, cluster) -> int:
+    """The epochs a checkpoint of this very run has done (0 if none); ModelError if the
+    folder holds another run's. The chief records the run's identity there."""
+    marker = checkpoint / "run.json"
+    if marker.is_file():
+        if json.loads(marker.read_text()) != identity:
+            raise ModelError(f"{checkpoint} holds the checkpoint of another training run "
+                             "(other data or options); remove it, or give --checkpoint "
+                             "another folder.")
+        done = epochs_done(checkpoint)
+        if done:
+            print(f"resuming from {checkpoint}: {done} epochs done")
+        return int(done)
+    if cluster.chief:
+        checkpoint.mkdir(parents=True, exist_ok=True)
+        partial = marker.with_name(f".run.json.{os.getpid()}")
+        partial.write_text(json.dumps(identity))
+        partial.replace(marker)
     return 0
 
 
