@@ -51,7 +51,7 @@ test-ui: $(STAMP) browser  ## only the browser tests
 bench: $(STAMP)  ## all benchmarks, full size
 	$(PY) -m benchmarks
 
-bench-quick: $(STAMP)  ## all benchmarks in about a minute
+bench-quick: $(STAMP)  ## all benchmarks in a few minutes
 	$(PY) -m benchmarks --quick
 
 clean:

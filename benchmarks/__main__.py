@@ -1,15 +1,16 @@
 """Run every benchmark, print each section's table and a summary against the targets.
 
-    python -m benchmarks            # full figures (~5 minutes plus ~15 minutes of training)
-    python -m benchmarks --quick    # the same sections, small sizes: about a minute
+    python -m benchmarks            # full figures (~5 minutes plus ~25 minutes of training)
+    python -m benchmarks --quick    # the same sections, small sizes: a few minutes
     python -m benchmarks --only inprocess http --skip training
 
 Sections: inprocess (to_bitmap + classify, stage split, the served LiteRT model vs TensorFlow's
 compiled call and model.predict, cProfile), http
 (/api/predict on ``python app.py`` with 1, 8, 32 clients, and the server's memory), coldstart,
-training, soak (``benchmarks/soak.py``, when present: called as ``main(["--quick"])`` or
-``main([])``; an int it returns is its exit status, 0 = met; a ``"summary"`` list of
-``[figure, measured, target, met]`` in a dict it returns joins the summary table).
+training, scale (streamed against in-memory training, and a run under a memory limit), soak
+(``benchmarks/soak.py``, when present: called as ``main(["--quick"])`` or ``main([])``; an
+int it returns is its exit status, 0 = met; a ``"summary"`` list of ``[figure, measured,
+target, met]`` in a dict it returns joins the summary table).
 
 Results go to ``benchmarks/results/latest.json`` (machine, versions, every figure) and
 ``benchmarks/results/latest.md`` (the table for the README, with the machine it was measured
@@ -37,7 +38,7 @@ from benchmarks.common import (
     quiet_tensorflow,
 )
 
-SECTIONS = ("inprocess", "http", "coldstart", "training", "soak")
+SECTIONS = ("inprocess", "http", "coldstart", "training", "scale", "soak")
 
 # Targets of the issue on the 2-core machine.
 TARGET_INPROCESS_P50_MS = 2.0
@@ -54,17 +55,19 @@ def arguments(quick: bool) -> dict:
                 "http": ["--requests", "20"],
                 "coldstart": ["--runs", "2", "--no-breakdown"],
                 "training": ["--quick"],
+                "scale": ["--quick"],
                 "soak": ["--quick"]}
     return {"inprocess": ["--runs", "2000", "--predict-runs", "300", "--profile"],
             "http": ["--requests", "200"],
             "coldstart": ["--runs", "5"],
             "training": [],
+            "scale": [],
             "soak": []}
 
 
 MODULES = {"inprocess": "benchmarks.inprocess", "http": "benchmarks.http_load",
            "coldstart": "benchmarks.coldstart", "training": "benchmarks.training",
-           "soak": "benchmarks.soak"}
+           "scale": "benchmarks.scale", "soak": "benchmarks.soak"}
 
 
 def run_section(name: str, argv: list[str]) -> dict:
