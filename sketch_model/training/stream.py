@@ -27,6 +27,7 @@ from another source is hashed again.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -40,15 +41,27 @@ import quickdraw
 from quickdraw.npy import inspect_file
 
 from ..facts import PIXELS, SHAPE
-from .dataset import (SPLITS, Dataset, add_category, add_taught, bitmap_categories,
-                      class_names, drawn_categories, load_holdout, readers, split_ids)
+from ..modelcard import ModelError
+from .dataset import (
+    SPLITS,
+    Dataset,
+    add_category,
+    add_taught,
+    bitmap_categories,
+    class_names,
+    drawn_categories,
+    load_holdout,
+    readers,
+    split_ids,
+)
 from .recipe import Recipe
 
 SAMPLE = 8192  # training drawings held in memory, for the calibrations after training
 SHUFFLE_BUFFER = 20_000  # drawings (15.7 MB of bitmaps): the default --shuffle-buffer
 HASH_CHUNK = 65_536  # rows hashed at a time when split ids are computed
 FINGERPRINT_ROWS = 64  # first rows of a cache file that identify it for its split ids
-TRAIN = 0  # the split id of the training split (1 validation, 2 test)
+TRAIN = SPLITS.index("train")  # a drawing's split id is its split's index in SPLITS
+MEASURED = [SPLITS.index("validation"), SPLITS.index("test")]
 
 
 @dataclass
@@ -63,6 +76,7 @@ class Stream:
     rows: int = 0  # its first rows that the recipe reads (its limit)
     ids: Path | None = None  # the split ids of those rows, one byte each
     drawings: np.ndarray | None = None  # (count, 784) uint8, when held in memory
+    categories: np.ndarray | None = None  # then the category (index) of each of them
 
 
 @dataclass
@@ -129,10 +143,11 @@ def _add_measured(data: Dataset, parts: dict, category: str, label: str, pixels:
     """Add a file's validation and test rows as ``add_category`` would, its training rows
     only to the counts (they are streamed). Only the rows kept are read."""
     cap = data.recipe.measure_limit
-    measured = np.sort(np.concatenate([np.flatnonzero(ids == split)[:cap] for split in (1, 2)]))
+    measured = np.sort(np.concatenate([np.flatnonzero(ids == split)[:cap]
+                                       for split in MEASURED]))
     add_category(data, parts, category, label, np.asarray(pixels[measured]),
                  np.asarray(ids[measured]))
-    data.counts[label]["train"] = int(np.count_nonzero(ids == TRAIN))
+    data.counts[label]["train"] += int(np.count_nonzero(ids == TRAIN))
 
 
 def _memory_streams(streamed: Streamed, parts: dict, start: int) -> None:
@@ -146,10 +161,12 @@ def _memory_streams(streamed: Streamed, parts: dict, start: int) -> None:
         same = [s for s in streamed.streams if s.drawings is not None and s.label == label]
         if same:
             same[0].drawings = np.concatenate([same[0].drawings, rows])
+            same[0].categories = np.concatenate([same[0].categories, categories])
             same[0].count = len(same[0].drawings)
         else:
             streamed.streams.append(Stream(streamed.data.categories[int(categories[0])],
-                                           label, len(rows), drawings=np.asarray(rows)))
+                                           label, len(rows), drawings=np.asarray(rows),
+                                           categories=np.asarray(categories)))
 
 
 def _take_sample(streamed: Streamed, parts: dict, files: list) -> None:
@@ -160,12 +177,15 @@ def _take_sample(streamed: Streamed, parts: dict, files: list) -> None:
     for pixels, indices, stream in files:
         picked = _spread(len(indices), stream.count * SAMPLE // total)
         train[0].append(np.asarray(pixels[indices[picked]]))
-        _label_rows(train, len(picked), stream, streamed.data)
+        train[1].append(np.full(len(picked), stream.label, dtype=np.int32))
+        train[2].append(np.full(len(picked), streamed.data.categories.index(stream.category),
+                                dtype=np.int32))
     for stream in streamed.streams:
         if stream.drawings is not None:
             picked = _spread(stream.count, stream.count * SAMPLE // total)
             train[0].append(stream.drawings[picked])
-            _label_rows(train, len(picked), stream, streamed.data)
+            train[1].append(np.full(len(picked), stream.label, dtype=np.int32))
+            train[2].append(stream.categories[picked])
 
 
 def _spread(length: int, count: int) -> np.ndarray:
@@ -174,19 +194,27 @@ def _spread(length: int, count: int) -> np.ndarray:
     return np.linspace(0, length - 1, count).round().astype(int)
 
 
-def _label_rows(train: tuple, count: int, stream: Stream, data: Dataset) -> None:
-    train[1].append(np.full(count, stream.label, dtype=np.int32))
-    train[2].append(np.full(count, data.categories.index(stream.category), dtype=np.int32))
-
-
 # --- split ids, once per cache file
 
 def cached_split_ids(path: Path, rows: int, seed: int) -> Path:
     """The file of split ids (one byte a row) of the first ``rows`` drawings of the cache file
-    ``path``, computed where it is missing or stale and kept in ``splits/`` beside it."""
+    ``path``, computed where it is missing or stale and kept in ``splits/`` beside it. Runs
+    sharing a cache take turns (a lock), so none meets a file another is rewriting."""
     folder = path.parent / "splits"
-    folder.mkdir(exist_ok=True)
     ids_path = folder / f"{path.stem}.s{seed}.ids"
+    try:
+        folder.mkdir(exist_ok=True)
+        with open(folder / f".{path.stem}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            _update_split_ids(path, ids_path, rows, seed)
+    except OSError as error:
+        reason = error.strerror.lower() if error.strerror else str(error)
+        raise ModelError(f"The split ids of {path.name} cannot be kept in {folder} "
+                         f"({reason}); give --cache a folder you can write.") from None
+    return ids_path
+
+
+def _update_split_ids(path: Path, ids_path: Path, rows: int, seed: int) -> None:
     meta_path = ids_path.with_suffix(".json")
     pixels = _rows_of(path, inspect_file(path).rows)
     fingerprint = _fingerprint(pixels)
@@ -198,7 +226,7 @@ def cached_split_ids(path: Path, rows: int, seed: int) -> Path:
     except (OSError, ValueError, KeyError, TypeError):
         pass  # none yet, or unreadable: computed again
     if done >= rows:
-        return ids_path
+        return
     known = np.fromfile(ids_path, dtype=np.uint8, count=done) if done else \
         np.zeros(0, dtype=np.uint8)
     fresh = [split_ids(pixels[start:min(start + HASH_CHUNK, rows)], seed).astype(np.uint8)
@@ -206,7 +234,6 @@ def cached_split_ids(path: Path, rows: int, seed: int) -> Path:
     _replace(ids_path, np.concatenate([known, *fresh]).tobytes())
     _replace(meta_path, json.dumps({"rows": rows, "fingerprint": fingerprint,
                                     "seed": seed}).encode())
-    return ids_path
 
 
 def _fingerprint(pixels: np.ndarray) -> str:
@@ -215,33 +242,41 @@ def _fingerprint(pixels: np.ndarray) -> str:
 
 
 def _replace(path: Path, content: bytes) -> None:
-    """Write ``content`` to ``path`` atomically (several workers may share a cache)."""
+    """Write ``content`` to ``path`` whole or not at all, readable by everyone like the
+    cache's own files (users may share a cache)."""
     handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(handle, "wb") as out:
         out.write(content)
+    os.chmod(partial, 0o644)
     os.replace(partial, path)
 
 
 # --- the tf.data pipeline
 
 def training_batches(streamed: Streamed, *, batch_size: int, seed: int, augment,
-                     shuffle_buffer: int = SHUFFLE_BUFFER, workers: int = 1, worker: int = 0):
+                     shuffle_buffer: int = SHUFFLE_BUFFER, workers: int = 1, worker: int = 0,
+                     first_epoch: int = 0):
     """An endless ``tf.data.Dataset`` of augmented training batches, classes in balance.
 
-    With several ``workers``, each reads its own shard of every stream (worker ``worker``
-    takes every ``workers``-th drawing), so together they read each drawing once a pass.
+    With several ``workers``, each reads its own block of every stream (worker ``worker``
+    the ``worker``-th of ``workers`` equal runs of rows), so together they read each drawing
+    once a pass; tf.distribute is told not to shard again. A run resumed after
+    ``first_epoch`` epochs samples with another seed and starts each file at another row, so
+    it does not replay the drawings the run began with.
     """
     import tensorflow as tf
 
+    seed += first_epoch
     per_class: dict[int, int] = {}
     for stream in streamed.streams:
         per_class[stream.label] = per_class.get(stream.label, 0) + stream.count
     classes = [label for label, count in per_class.items() if count]
     sources, weights = [], []
-    for stream in streamed.streams:
+    for number, stream in enumerate(streamed.streams):
         if not stream.count:
             continue
-        rows = _stream_rows(stream, tf, seed, workers, worker)
+        rotation = np.random.default_rng([seed, number]).random() if first_epoch else 0.0
+        rows = _stream_rows(stream, tf, seed, workers, worker, rotation)
         sources.append(rows.map(lambda row, label=stream.label: (row, label)).repeat())
         weights.append(stream.count / per_class[stream.label] / len(classes))
     mixed = tf.data.Dataset.sample_from_datasets(sources, weights=weights, seed=seed)
@@ -249,23 +284,33 @@ def training_batches(streamed: Streamed, *, batch_size: int, seed: int, augment,
     def prepare(x, y):
         return augment(tf.cast(tf.reshape(x, (-1, *SHAPE)), tf.float32)), y
 
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
     return (mixed.shuffle(shuffle_buffer, seed=seed)
             .batch(batch_size, drop_remainder=True)
             .map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-            .prefetch(tf.data.AUTOTUNE))
+            .prefetch(tf.data.AUTOTUNE)
+            .with_options(options))
 
 
-def _stream_rows(stream: Stream, tf, seed: int, workers: int, worker: int):
+def _stream_rows(stream: Stream, tf, seed: int, workers: int, worker: int,
+                 rotation: float = 0.0):
     """This worker's share of the training rows of one stream, as uint8 vectors of 784
-    pixels."""
+    pixels; a file's block starts ``rotation`` (0..1) of the way into it and wraps round."""
     if stream.drawings is not None:
         rows = tf.data.Dataset.from_tensor_slices(stream.drawings)
         return rows.shard(workers, worker).shuffle(len(stream.drawings), seed=seed)
-    rows = tf.data.FixedLengthRecordDataset(str(stream.path), PIXELS,
-                                            header_bytes=stream.offset).take(stream.rows)
-    ids = tf.data.FixedLengthRecordDataset(str(stream.ids), 1).take(stream.rows)
+    start, stop = stream.rows * worker // workers, stream.rows * (worker + 1) // workers
+    turn = start + int(rotation * (stop - start))
     train = bytes([TRAIN])
-    return (tf.data.Dataset.zip(rows, ids)
-            .filter(lambda row, split: tf.equal(split, train))
-            .shard(workers, worker)
+
+    def block(first: int, last: int):
+        rows = tf.data.FixedLengthRecordDataset(
+            str(stream.path), PIXELS, header_bytes=stream.offset + first * PIXELS)
+        ids = tf.data.FixedLengthRecordDataset(str(stream.ids), 1, header_bytes=first)
+        return tf.data.Dataset.zip(rows.take(last - first), ids.take(last - first))
+
+    pairs = block(turn, stop).concatenate(block(start, turn)) if turn > start else \
+        block(start, stop)
+    return (pairs.filter(lambda row, split: tf.equal(split, train))
             .map(lambda row, split: tf.io.decode_raw(row, tf.uint8)))

@@ -9,11 +9,15 @@ from sketch_model.facts import PIXELS
 from sketch_model.training import stream as stream_module
 from sketch_model.training.dataset import load_dataset, split_ids
 from sketch_model.training.recipe import Recipe
-from sketch_model.training.stream import (_stream_rows, cached_split_ids, load_streamed,
-                                          training_batches)
+from sketch_model.training.stream import (
+    _stream_rows,
+    cached_split_ids,
+    load_streamed,
+    training_batches,
+)
 
-RECIPE = Recipe(classes=("cat", "dog", "fish"), other_bitmaps=("house",),
-                other_strokes=("ant", "cow"), scribbles=30, limit=300, other_limit=120,
+RECIPE = Recipe(classes=("cat", "dog", "fish"), other_bitmaps=("house", "apple"),
+                other_strokes=("ant", "cow"), scribbles=30, limit=300, other_limit=40,
                 stroke_limit=20, holdout=("book",), holdout_bitmaps=("book",),
                 holdout_limit=50, seed=3)
 
@@ -26,13 +30,14 @@ def both(tmp_path_factory, quickdraw_source, strokes_source):
     return load_dataset(RECIPE, **sources), load_streamed(RECIPE, **sources)
 
 
-def streamed_training_rows(streamed, workers=1, worker=0) -> list[tuple[bytes, int]]:
-    """Every training drawing of every stream, read through the tf.data pipeline once."""
+def streamed_training_rows(streamed, workers=1, worker=0, rotation=0.0):
+    """(pixels, label) of every training drawing of every stream, read through the tf.data
+    pipeline once."""
     import tensorflow as tf
 
     rows = []
     for stream in streamed.streams:
-        for row in _stream_rows(stream, tf, seed=0, workers=workers, worker=worker):
+        for row in _stream_rows(stream, tf, 0, workers, worker, rotation):
             rows.append((np.asarray(row).tobytes(), stream.label))
     return rows
 
@@ -59,7 +64,7 @@ def test_streamed_training_split_is_the_in_memory_one(both):
     assert sorted(read) == sorted(rows_of(memory.x["train"], memory.y["train"]))
     assert streamed.train_count == len(memory.y["train"])
     files = [s for s in streamed.streams if s.path is not None]
-    assert [s.category for s in files] == ["cat", "dog", "fish", "house"]
+    assert [s.category for s in files] == ["cat", "dog", "fish", "house", "apple"]
     assert all(s.drawings is None for s in files)  # read in place, not loaded
 
 
@@ -71,12 +76,23 @@ def test_the_sample_held_in_memory_is_training_drawings(both):
     assert set(sample) <= training
 
 
-def test_workers_read_disjoint_shards_that_cover_the_split(both):
+def test_workers_read_disjoint_blocks_that_cover_the_split(both):
     _, streamed = both
     first, second = (streamed_training_rows(streamed, 2, index) for index in (0, 1))
     whole = streamed_training_rows(streamed)
     assert sorted(first + second) == sorted(whole)
-    assert abs(len(first) - len(second)) <= len(streamed.streams)
+    assert not set(first) & set(second)
+    cat = streamed.streams[0]  # worker 0 reads the first half of the file, worker 1 the rest
+    ids = np.fromfile(cat.ids, dtype=np.uint8)[:cat.rows]
+    assert sum(label == cat.label for _, label in first) == \
+        np.count_nonzero(ids[:cat.rows // 2] == 0)
+
+
+def test_a_resumed_run_starts_its_files_elsewhere_and_still_reads_them_whole(both):
+    _, streamed = both
+    whole = streamed_training_rows(streamed)
+    turned = streamed_training_rows(streamed, rotation=0.5)
+    assert sorted(turned) == sorted(whole) and turned != whole
 
 
 def test_streamed_batches_sample_every_class_equally(both):
@@ -84,6 +100,8 @@ def test_streamed_batches_sample_every_class_equally(both):
     training = set(rows_of(memory.x["train"], memory.y["train"]))
     batches = training_batches(streamed, batch_size=64, seed=5, augment=lambda x: x,
                                shuffle_buffer=500)
+    # Each worker reads its own block already: tf.distribute must not shard it again.
+    assert batches.options().experimental_distribute.auto_shard_policy.name == "OFF"
     labels = []
     for x, y in batches.take(60):
         drawn = rows_of(np.asarray(x).astype(np.uint8), np.asarray(y))
