@@ -51,11 +51,9 @@ def throughput(warm: int, steps: int) -> dict:
     quiet_tensorflow()
     import keras
 
-    from sketch_model.train import in_memory_batches
     from sketch_model.training import network
     from sketch_model.training.augment import augmenter
-    from sketch_model.training.dataset import load_dataset, split_ids
-    from sketch_model.training.distribute import connect
+    from sketch_model.training.dataset import in_memory_batches, load_dataset, split_ids
     from sketch_model.training.recipe import Recipe, load_recipe
     from sketch_model.training.stream import load_streamed, training_batches
 
@@ -66,7 +64,6 @@ def throughput(warm: int, steps: int) -> dict:
     cache = Path(tempfile.mkdtemp(prefix="sketchbook-scale-cache-"))
     try:
         sources = {"source": str(SHARED_QUICKDRAW), "cache": cache}
-        cluster = connect("default")
         started = time.perf_counter()
         memory = load_dataset(recipe, **sources)
         load_memory = time.perf_counter() - started
@@ -75,8 +72,7 @@ def throughput(warm: int, steps: int) -> dict:
         load_streamed_s = time.perf_counter() - started
         drawings = len(memory.y["train"])
         pipelines = {
-            "in memory": lambda: in_memory_batches(memory, recipe, augmenter(1), cluster)[0]
-            .repeat(),
+            "in memory": lambda: in_memory_batches(memory, recipe, augmenter(1))[0].repeat(),
             "streamed": lambda: training_batches(streamed, batch_size=recipe.batch_size,
                                                  seed=1, augment=augmenter(1)),
         }

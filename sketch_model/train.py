@@ -22,9 +22,6 @@ run again after a stop resumes where it was.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -162,7 +159,8 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
     from .training import distribute, network
     from .training.augment import augmenter
     from .training.batchnorm import recalibrate_batch_norm
-    from .training.dataset import SPLITS, load_dataset
+    from .training.checkpoint import Checkpoint
+    from .training.dataset import SPLITS, in_memory_batches, load_dataset
     from .training.finish import finish_model
     from .training.stream import load_streamed, training_batches
 
@@ -170,6 +168,16 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
     keras.utils.set_random_seed(recipe.seed)
     started = time.monotonic()
     print(f"training on {cluster.describe()}")
+    path = model_path(args.out)
+    checkpoint = Checkpoint(args.checkpoint or path.with_suffix(".checkpoint"), cluster.chief)
+    checkpoint.prepare(run_identity(recipe, args))  # the chief; the others wait for it
+    cluster.barrier()
+    resumed, finished = checkpoint.epochs_done(), checkpoint.finished()
+    if finished:
+        print(f"{checkpoint.folder} holds this run's trained weights: finishing it")
+    elif resumed:
+        print(f"resuming from {checkpoint.folder}: {resumed} epochs done (remove it to start "
+              "again)")
 
     # --- data
     sources = {"source": args.source, "strokes_source": args.strokes_source,
@@ -192,11 +200,13 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
     if args.stream:  # classes balanced by sampling
         train_set = training_batches(streamed, batch_size=recipe.batch_size, seed=recipe.seed,
                                      augment=augment, shuffle_buffer=args.shuffle_buffer,
-                                     workers=cluster.workers, worker=cluster.worker)
+                                     workers=cluster.workers, worker=cluster.worker,
+                                     first_epoch=resumed)
         steps_per_epoch = args.steps_per_epoch or max(1, train_count // recipe.batch_size)
         class_weight = None
     else:  # classes balanced by weighting the loss
-        train_set, steps_per_epoch = in_memory_batches(data, recipe, augment, cluster)
+        train_set, steps_per_epoch = in_memory_batches(data, recipe, augment, cluster.workers,
+                                                       cluster.worker)
         counts = np.bincount(data.y["train"], minlength=len(classes))
         class_weight = {i: len(data.y["train"]) / (len(classes) * max(c, 1))
                         for i, c in enumerate(counts)}
@@ -213,28 +223,32 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
     distribute.prepare_model(model, cluster)
 
     # --- train
-    path = model_path(args.out)
-    checkpoint = args.checkpoint or path.with_suffix(".checkpoint")
-    resumed = resume_point(checkpoint, run_identity(recipe, args, cluster), cluster)
-    history = model.fit(
-        train_set, validation_data=validation, epochs=recipe.epochs, verbose=2,
-        steps_per_epoch=steps_per_epoch,
-        shuffle=False,  # train_set reshuffles itself every epoch
-        class_weight=class_weight,
-        # Validation loss jumps about while the learning rate is high, and the schedule's
-        # gains come as it anneals: only the second half of the schedule may stop it.
-        callbacks=[keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True,
-                                                 start_from_epoch=recipe.epochs // 2),
-                   distribute.backup(checkpoint, cluster)])
+    trained_before = finished is not None
+    if not trained_before:
+        model.fit(
+            train_set, validation_data=validation, epochs=recipe.epochs, verbose=2,
+            steps_per_epoch=steps_per_epoch,
+            shuffle=False,  # train_set reshuffles itself every epoch
+            class_weight=class_weight,
+            # Validation loss jumps about while the learning rate is high, and the schedule's
+            # gains come as it anneals: only the second half of the schedule may stop it.
+            callbacks=[keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True,
+                                                     start_from_epoch=recipe.epochs // 2),
+                       *checkpoint.callbacks()])
     if not cluster.chief:
         print(f"worker {cluster.worker}: trained; the chief writes the model")
         cluster.barrier()
         return 0
     inference = network.build(recipe.arch, len(classes))  # uncompiled, outside the strategy
-    inference.set_weights(model.get_weights())
+    if trained_before:
+        checkpoint.load_trained(inference)
+    else:
+        inference.set_weights(model.get_weights())
+        finished = {"seconds": round(time.monotonic() - started, 1)}
+        checkpoint.save_trained(inference, finished)  # a rerun finishes from here
     # The batch-norm statistics came from augmented drawings; people's are not augmented.
     recalibrated = recalibrate_batch_norm(inference, data.x["train"])
-    seconds = time.monotonic() - started
+    epochs = checkpoint.epochs()
 
     # --- save, with the export the web app serves
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -252,97 +266,36 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
                             for split in SPLITS},
             "data": "Quick, Draw! dataset by Google, CC BY 4.0",
         },
-        training={"epochs": resumed + len(history.history["loss"]),
+        training={"epochs": len(epochs),
                   "resumed_after_epoch": resumed,
-                  "best_val_loss": float(min(history.history["val_loss"])),
+                  "best_val_loss": min((epoch["val_loss"] for epoch in epochs.values()
+                                        if "val_loss" in epoch), default=None),
                   "batch_norm_recalibrated": recalibrated,  # layers, on clean drawings
                   "data": "streamed" if args.stream else "in memory",
                   "steps_per_epoch": steps_per_epoch,
                   "strategy": args.strategy, "workers": cluster.workers,
                   "replicas": int(cluster.strategy.num_replicas_in_sync),
-                  "seconds": round(seconds, 1)})
+                  "seconds": finished["seconds"]})
     inference.save(path)
     finish_model(inference, card, data)
-    shutil.rmtree(checkpoint, ignore_errors=True)
+    checkpoint.remove()
     cluster.barrier()
-    print(f"trained in {seconds:.0f} s, finished in {time.monotonic() - started:.0f} s; saved "
-          f"{path} ({path.stat().st_size / 1e6:.2f} MB), {card.json_path}, "
-          f"{card.litert_path} and its pictures")
+    print(f"trained in {finished['seconds']:.0f} s, finished in "
+          f"{time.monotonic() - started:.0f} s; saved {path} ({path.stat().st_size / 1e6:.2f} "
+          f"MB), {card.json_path}, {card.litert_path} and its pictures")
     return 0
 
 
-def in_memory_batches(data, recipe: Recipe, augment, cluster):
-    """The training split, held in memory, as augmented batches; and the steps of an epoch
-    (None: one pass). Each worker of a cluster takes its own shard, endlessly, for a fixed
-    number of steps, since every worker must take every step."""
-    import tensorflow as tf
-
-    x, y = data.x["train"], data.y["train"]
-    rows = tf.data.Dataset.from_tensor_slices((x, y))
-    steps = None
-    if cluster.workers > 1:
-        rows = rows.shard(cluster.workers, cluster.worker)
-        steps = max(1, len(y) // recipe.batch_size)
-    rows = rows.shuffle(len(y), seed=recipe.seed, reshuffle_each_iteration=True)
-    if steps:
-        rows = rows.repeat()
-    return (rows.batch(recipe.batch_size)
-            .map(lambda x, y: (augment(tf.cast(x, tf.float32)), y),
-                 num_parallel_calls=tf.data.AUTOTUNE)
-            .prefetch(tf.data.AUTOTUNE)), steps
-
-
-def epochs_done(checkpoint: Path) -> int:
-    """The epochs Keras's ``BackupAndRestore`` recorded in ``checkpoint``. A record torn by a
-    kill while it was written is replaced by the one before it (the callback keeps both), so
-    that Keras too resumes from a whole one."""
-    record = checkpoint / "training_metadata.json"
-    try:
-        return int(json.loads(record.read_text())["epoch"])
-    except FileNotFoundError:
-        return 0
-    except (ValueError, KeyError, TypeError):
-        weights = checkpoint / "latest.weights.h5"
-        earlier = [path.with_name(path.name + ".bkp") for path in (record, weights)]
-        if all(path.is_file() for path in earlier):
-            print(f"warning: the last checkpoint record in {checkpoint} is torn; resuming "
-                  "from the one before it", file=sys.stderr)
-            shutil.copyfile(earlier[0], record)
-            shutil.copyfile(earlier[1], weights)
-            return epochs_done(checkpoint)
-        print(f"warning: the checkpoint record in {checkpoint} is torn; starting again",
-              file=sys.stderr)
-        record.unlink()
-        weights.unlink(missing_ok=True)
-        return 0
-
-
-def run_identity(recipe: Recipe, args: argparse.Namespace, cluster) -> dict:
-    """What a checkpoint must have been written by for this run to resume from it."""
-    return {"recipe": recipe.to_metadata(), "stream": args.stream, "strategy": args.strategy,
-            "steps_per_epoch": args.steps_per_epoch,
-            "workers": cluster.workers, "extra_sources": [str(f) for f in args.extra_source]}
-
-
-def resume_point(checkpoint: Path, identity: dict, cluster) -> int:
-    """The epochs a checkpoint of this very run has done (0 if none); ModelError if the
-    folder holds another run's. The chief records the run's identity there."""
-    marker = checkpoint / "run.json"
-    if marker.is_file():
-        if json.loads(marker.read_text()) != identity:
-            raise ModelError(f"{checkpoint} holds the checkpoint of another training run "
-                             "(other data or options); remove it, or give --checkpoint "
-                             "another folder.")
-        done = epochs_done(checkpoint)
-        if done:
-            print(f"resuming from {checkpoint}: {done} epochs done")
-        return int(done)
-    if cluster.chief:
-        checkpoint.mkdir(parents=True, exist_ok=True)
-        partial = marker.with_name(f".run.json.{os.getpid()}")
-        partial.write_text(json.dumps(identity))
-        partial.replace(marker)
-    return 0
+def run_identity(recipe: Recipe, args: argparse.Namespace) -> dict:
+    """What a checkpoint must have been written by for this run to resume from it: the
+    recipe, where its drawings come from, and the options that shape the training. (Where
+    it runs may change: a cluster's run can resume on one machine.)"""
+    return {"recipe": recipe.to_metadata(),
+            "source": str(quickdraw.config.source(args.source)),
+            "strokes_source": str(quickdraw.config.strokes_source(args.strokes_source)),
+            "extra_sources": [str(folder) for folder in args.extra_source],
+            "stream": args.stream, "steps_per_epoch": args.steps_per_epoch,
+            "shuffle_buffer": args.shuffle_buffer if args.stream else None}
 
 
 if __name__ == "__main__":

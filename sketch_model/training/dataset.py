@@ -103,6 +103,34 @@ def load_dataset(recipe: Recipe, *, source=None, strokes_source=None, cache=None
     return data
 
 
+def in_memory_batches(data: Dataset, recipe: Recipe, augment, workers: int = 1,
+                      worker: int = 0):
+    """The training split, held in memory, as augmented batches, reshuffled every epoch; and
+    the steps of an epoch (None: one pass). Each of several workers takes its own shard,
+    endlessly, for a fixed number of steps, since every worker must take every step."""
+    import tensorflow as tf
+
+    x, y = data.x["train"], data.y["train"]
+    rows = tf.data.Dataset.from_tensor_slices((x, y))
+    steps = None
+    if workers > 1:
+        rows = rows.shard(workers, worker)
+        steps = max(1, len(y) // recipe.batch_size)
+    rows = rows.shuffle(len(y), seed=recipe.seed, reshuffle_each_iteration=True)
+    if steps:
+        rows = rows.repeat()
+    batches = (rows.batch(recipe.batch_size)
+               .map(lambda x, y: (augment(tf.cast(x, tf.float32)), y),
+                    num_parallel_calls=tf.data.AUTOTUNE)
+               .prefetch(tf.data.AUTOTUNE))
+    if workers > 1:  # sharded here: tf.distribute must not shard again
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = \
+            tf.data.experimental.AutoShardPolicy.OFF
+        batches = batches.with_options(options)
+    return batches, steps
+
+
 def class_names(recipe: Recipe) -> list[str]:
     """The model's classes: the recipe's, then "other" when it has one."""
     return list(recipe.classes) + ([OTHER] if recipe.has_other else [])

@@ -6,8 +6,8 @@
 
 Every worker runs the same command with its own ``TF_CONFIG``, reads its own shard of the data
 and takes part in every step; the chief (the task ``chief``, else worker 0) alone writes the
-checkpoint and the model files. The checkpoint folder must be one that every worker can read
-(a shared disk), so that all of them resume from the same epoch.
+checkpoint (``checkpoint``) and the model files. The checkpoint folder must be one that every
+worker can read (a shared disk), so that all of them resume from the same epoch.
 
 Keras 3.15 trains with ``MultiWorkerMirroredStrategy`` once two of its steps are mended (its
 open issue keras-team/keras#20585): building the model reduces a first batch across workers,
@@ -110,26 +110,16 @@ def prepare_model(model, cluster: Cluster) -> None:
         _mend_keras_for_workers(model, cluster.strategy)
 
 
-def backup(folder, cluster: Cluster):
-    """Keras's ``BackupAndRestore`` at ``folder`` (every epoch), written by the chief alone:
-    the other workers restore from the chief's, so that all resume at the same epoch. The
-    one before is kept too, for a write that a kill tears; the checkpoint is kept when
-    training ends, and the trainer removes it once the model is saved."""
-    import keras
-
-    class ChiefBackup(keras.callbacks.BackupAndRestore):
-        def _save_model(self):
-            if cluster.chief:
-                super()._save_model()
-
-    return ChiefBackup(str(folder), double_checkpoint=True, delete_checkpoint=False)
-
-
 def _mend_keras_for_workers(model, strategy) -> None:
     """The two mends of the module's docstring, for this model and this process."""
     import tensorflow as tf
     from keras.src import tree
     from keras.src.backend.tensorflow import trainer
+
+    if not (hasattr(trainer, "reduce_per_replica") and hasattr(model, "_symbolic_build")
+            and hasattr(trainer, "_collective_all_reduce_multi_worker")):
+        raise ModelError("This Keras version is not the one multi-worker training was mended "
+                         "and tested for (3.15); see sketch_model/training/distribute.py.")
 
     def local(value):
         if isinstance(value, tf.distribute.DistributedValues):

@@ -13,8 +13,8 @@ import pytest
 
 from sketch_model.inference.classifier import load_classifier
 from sketch_model.modelcard import ModelCard, ModelError
-from sketch_model.train import epochs_done
 from sketch_model.training import stream
+from sketch_model.training.checkpoint import Checkpoint
 from sketch_model.training.dataset import reload_data
 from sketch_model.training.distribute import read_tf_config
 from testkit.paths import REPO
@@ -88,56 +88,88 @@ def epochs_recorded(record) -> int:
         return 0
 
 
-def test_a_run_killed_after_its_first_epoch_resumes_and_finishes(tmp_path, quickdraw_source):
+def run_until(command, log, done, timeout=WAIT) -> None:
+    """Start ``command``, and SIGKILL it as soon as ``done()`` is true."""
+    process = start(command, log.open("w"))
+    deadline = time.monotonic() + timeout
+    try:
+        while not done() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert done(), log.read_text()
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+
+
+def test_a_killed_run_resumes_after_its_last_epoch_and_finishes_without_training_again(
+        tmp_path, quickdraw_source):
     out = tmp_path / "model" / "again"
-    checkpoint = tmp_path / "checkpoint"
+    folder = tmp_path / "checkpoint"
     # In memory, under MirroredStrategy (on this machine's one CPU device).
     command = train_command(out, tmp_path / "cache", quickdraw_source, "--epochs", "3",
-                            "--strategy", "mirrored", "--checkpoint", str(checkpoint))
-    first = start(command, (tmp_path / "first.log").open("w"))
-    done = checkpoint / "training_metadata.json"
-    deadline = time.monotonic() + WAIT
-    try:
-        while not epochs_recorded(done) and first.poll() is None \
-                and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert epochs_recorded(done), (tmp_path / "first.log").read_text()
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=30)
-    finally:
-        first.kill()
-    assert epochs_recorded(done) >= 1
+                            "--strategy", "mirrored", "--checkpoint", str(folder))
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    record = folder / "training_metadata.json"
+    run_until(command, tmp_path / "first.log", lambda: epochs_recorded(record) >= 1)
     assert not out.with_suffix(".keras").exists()
-    second = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=WAIT,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-    assert second.returncode == 0, second.stdout + second.stderr
-    assert f"resuming from {checkpoint}:" in second.stdout
-    assert "Epoch 1/3" not in second.stdout and "Epoch 3/3" in second.stdout
+    # Killed again once trained, while its model is being exported and measured.
+    second = tmp_path / "second.log"
+    run_until(command, second, lambda: (folder / "trained.json").is_file())
+    assert f"resuming from {folder}:" in second.read_text()
+    assert "Epoch 1/3" not in second.read_text() and "Epoch 3/3" in second.read_text()
+    third = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=WAIT,
+                           env=env)
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert "holds this run's trained weights: finishing it" in third.stdout
+    assert "Epoch " not in third.stdout
     training = ModelCard.read(out.with_suffix(".keras")).metadata["training"]
-    assert training["resumed_after_epoch"] >= 1 and training["epochs"] == 3
+    assert training["epochs"] == 3 and training["resumed_after_epoch"] == 3
+    assert training["best_val_loss"] > 0
     assert (training["strategy"], training["data"]) == ("mirrored", "in memory")
     assert load_classifier(out.with_suffix(".keras")).classes == ["cat", "dog", "other"]
-    assert not checkpoint.exists()  # removed once the model was saved
+    assert not folder.exists()  # removed once the model was saved
 
 
 def test_a_record_torn_by_a_kill_gives_way_to_the_one_before(tmp_path):
+    identity = {"recipe": "same"}
+    Checkpoint(tmp_path).prepare(identity)
     record, weights = tmp_path / "training_metadata.json", tmp_path / "latest.weights.h5"
     record.write_text('{"epoch": 3, "ba')  # killed while writing it
     weights.write_bytes(b"epoch 3")
     (tmp_path / "training_metadata.json.bkp").write_text('{"epoch": 2, "batch": 0}')
     (tmp_path / "latest.weights.h5.bkp").write_bytes(b"epoch 2")
-    assert epochs_done(tmp_path) == 2
+    Checkpoint(tmp_path).prepare(identity)
+    assert Checkpoint(tmp_path).epochs_done() == 2
     assert weights.read_bytes() == b"epoch 2"
     record.write_text("{")
     for earlier in tmp_path.glob("*.bkp"):
         earlier.unlink()
-    assert epochs_done(tmp_path) == 0 and not record.exists() and not weights.exists()
+    Checkpoint(tmp_path).prepare(identity)
+    assert Checkpoint(tmp_path).epochs_done() == 0
+    assert not record.exists() and not weights.exists()
 
 
-def test_a_checkpoint_of_another_run_is_refused(tmp_path, quickdraw_source):
+def test_only_a_checkpoint_with_training_in_it_is_kept_from_another_run(tmp_path):
+    Checkpoint(tmp_path).prepare({"recipe": "first"})
+    Checkpoint(tmp_path).prepare({"recipe": "second"})  # the first never trained: replaced
+    (tmp_path / "training_metadata.json").write_text('{"epoch": 1, "batch": 0}')
+    with pytest.raises(ModelError, match="holds the checkpoint of another training run"):
+        Checkpoint(tmp_path).prepare({"recipe": "third"})
+    (tmp_path / "run.json").write_text("{")
+    with pytest.raises(ModelError, match="unreadable run.json"):
+        Checkpoint(tmp_path).prepare({"recipe": "second"})
+    a_file = tmp_path / "a file"
+    a_file.write_text("")
+    with pytest.raises(ModelError, match="cannot be used"):
+        Checkpoint(a_file).prepare({"recipe": "second"})
+
+
+def test_a_checkpoint_of_another_run_is_refused_by_the_command(tmp_path, quickdraw_source):
     checkpoint = tmp_path / "checkpoint"
     checkpoint.mkdir()
     (checkpoint / "run.json").write_text(json.dumps({"recipe": {"classes": ["other"]}}))
+    (checkpoint / "training_metadata.json").write_text('{"epoch": 1, "batch": 0}')
     command = train_command(tmp_path / "m", tmp_path / "cache", quickdraw_source,
                             "--epochs", "1", "--checkpoint", str(checkpoint))
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=WAIT,
