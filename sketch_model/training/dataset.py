@@ -95,10 +95,7 @@ def load_dataset(recipe: Recipe, *, source=None, strokes_source=None, cache=None
         add_category(data, parts, category, label, rows, split_ids(rows, recipe.seed))
     for folder in extra_sources:
         add_taught(data, Path(folder), parts)
-    for split, (xs, ys, cs) in parts.items():
-        data.x[split] = np.concatenate(xs).reshape(-1, *SHAPE)
-        data.y[split] = np.concatenate(ys)
-        data.category[split] = np.concatenate(cs)
+    assemble(data, parts)
     load_holdout(data, bitmaps, strokes, holdout_strokes)
     return data
 
@@ -181,6 +178,14 @@ def add_category(data: Dataset, parts: dict, category: str, label: str, rows: np
         parts[split][1].append(np.full(len(chosen), data.classes.index(label), dtype=np.int32))
         parts[split][2].append(np.full(len(chosen), number, dtype=np.int32))
         counts[split] += len(chosen)
+
+
+def assemble(data: Dataset, parts: dict) -> None:
+    """Each split's collected (bitmaps, labels, categories) parts as ``data``'s arrays."""
+    for split, (xs, ys, cs) in parts.items():
+        data.x[split] = np.concatenate(xs).reshape(-1, *SHAPE)
+        data.y[split] = np.concatenate(ys)
+        data.category[split] = np.concatenate(cs)
 
 
 def load_holdout(data: Dataset, bitmaps, strokes, holdout_strokes: bool) -> None:

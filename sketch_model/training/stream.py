@@ -47,6 +47,7 @@ from .dataset import (
     Dataset,
     add_category,
     add_taught,
+    assemble,
     bitmap_categories,
     class_names,
     drawn_categories,
@@ -124,10 +125,7 @@ def load_streamed(recipe: Recipe, *, source=None, strokes_source=None, cache=Non
         add_taught(data, Path(folder), parts)
         _memory_streams(streamed, parts, before)
     _take_sample(streamed, parts, samples)
-    for split, (xs, ys, cs) in parts.items():
-        data.x[split] = np.concatenate(xs).reshape(-1, *SHAPE)
-        data.y[split] = np.concatenate(ys)
-        data.category[split] = np.concatenate(cs)
+    assemble(data, parts)
     load_holdout(data, bitmaps, strokes, holdout_strokes)
     return streamed
 
