@@ -73,7 +73,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, Recipe]:
                         help="epochs of the cosine learning-rate schedule "
                              f"(default {Recipe.epochs})")
     parser.add_argument("--batch-size", type=bounded("batch-size", 1))
-    parser.add_argument("--seed", type=int, help="decides the split and the init (default 1)")
+    parser.add_argument("--seed", type=bounded("seed", 0, 2**32 - 1),
+                        help="decides the split and the init (default 1)")
     parser.add_argument("--measure-limit", type=bounded("measure-limit", 1), metavar="N",
                         help="validation and test drawings per category at most (default: "
                              "all); they are held in memory to tune and measure the model")
@@ -196,7 +197,7 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
         print("taught drawings in the training split: " + ", ".join(
             f"{count} {name}" for name, count in data.taught.items()))
     classes = data.classes
-    augment = augmenter(recipe.seed)
+    augment = augmenter(recipe.seed + resumed)  # a resumed run does not replay its start
     if args.stream:  # classes balanced by sampling
         train_set = training_batches(streamed, batch_size=recipe.batch_size, seed=recipe.seed,
                                      augment=augment, shuffle_buffer=args.shuffle_buffer,
@@ -206,7 +207,7 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
         class_weight = None
     else:  # classes balanced by weighting the loss
         train_set, steps_per_epoch = in_memory_batches(data, recipe, augment, cluster.workers,
-                                                       cluster.worker)
+                                                       cluster.worker, seed=recipe.seed + resumed)
         counts = np.bincount(data.y["train"], minlength=len(classes))
         class_weight = {i: len(data.y["train"]) / (len(classes) * max(c, 1))
                         for i, c in enumerate(counts)}
@@ -244,7 +245,11 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
         checkpoint.load_trained(inference)
     else:
         inference.set_weights(model.get_weights())
-        finished = {"seconds": round(time.monotonic() - started, 1)}
+        finished = {"resumed_after_epoch": resumed,
+                    "strategy": args.strategy, "workers": cluster.workers,
+                    "replicas": int(cluster.strategy.num_replicas_in_sync),
+                    "steps_per_epoch": steps_per_epoch,
+                    "seconds": round(time.monotonic() - started, 1)}
         checkpoint.save_trained(inference, finished)  # a rerun finishes from here
     # The batch-norm statistics came from augmented drawings; people's are not augmented.
     recalibrated = recalibrate_batch_norm(inference, data.x["train"])
@@ -267,15 +272,11 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
             "data": "Quick, Draw! dataset by Google, CC BY 4.0",
         },
         training={"epochs": len(epochs),
-                  "resumed_after_epoch": resumed,
                   "best_val_loss": min((epoch["val_loss"] for epoch in epochs.values()
                                         if "val_loss" in epoch), default=None),
                   "batch_norm_recalibrated": recalibrated,  # layers, on clean drawings
                   "data": "streamed" if args.stream else "in memory",
-                  "steps_per_epoch": steps_per_epoch,
-                  "strategy": args.strategy, "workers": cluster.workers,
-                  "replicas": int(cluster.strategy.num_replicas_in_sync),
-                  "seconds": finished["seconds"]})
+                  **finished})  # where and how it trained, and for how long
     inference.save(path)
     finish_model(inference, card, data)
     checkpoint.remove()

@@ -42,11 +42,18 @@ class Checkpoint:
         self.chief = chief
 
     def prepare(self, identity: dict) -> None:
-        """Refuse the checkpoint of another run; mend a torn record; record this run (chief).
-        Raises ModelError with a sentence."""
-        if not self.chief:
-            return
+        """Refuse the checkpoint of another run; mend a torn record; record this run (the
+        chief; another worker only refuses). Raises ModelError with a sentence."""
         marker = self.folder / RUN
+        if not self.chief:
+            try:
+                recorded = _read_json(marker) if self._holds_training() else identity
+            except (OSError, ValueError):
+                recorded = "unreadable"
+            if recorded != identity:
+                raise ModelError(f"{self.folder} holds the checkpoint of another training "
+                                 "run; the chief says so too.")
+            return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             try:
@@ -54,13 +61,18 @@ class Checkpoint:
             except ValueError:
                 recorded = "unreadable"
             if recorded is None or (recorded != identity and not self._holds_training()):
-                _write(marker, json.dumps(identity, indent=1))  # nothing of it to lose
+                self._forget()  # nothing of it to lose
+                _write(marker, json.dumps(identity, indent=1))
             elif recorded != identity:
                 raise ModelError(f"{self.folder} holds the checkpoint of another training "
                                  "run (other data or options, or an unreadable run.json); "
                                  "remove it, or give --checkpoint another folder.")
             else:
-                self._mend_record()
+                self._mend()
+                done = self.epochs_done()  # epochs after it were not kept: forget their logs
+                kept = {epoch: logs for epoch, logs in self.epochs().items()
+                        if int(epoch) <= done}
+                _write(self.folder / EPOCHS, json.dumps(kept, indent=1))
         except OSError as error:
             raise ModelError(f"The checkpoint folder {self.folder} cannot be used "
                              f"({_reason(error)}); give --checkpoint a folder you can "
@@ -112,7 +124,8 @@ class Checkpoint:
             return {}
 
     def save_trained(self, model, summary: dict) -> None:
-        """Keep ``model``'s weights and ``summary`` as the end of training (chief)."""
+        """Keep ``model``'s weights and ``summary`` (what the metadata says of the training)
+        as the end of training (chief)."""
         if self.chief:
             model.save_weights(self.folder / TRAINED_WEIGHTS)
             _write(self.folder / TRAINED, json.dumps(summary))
@@ -128,29 +141,43 @@ class Checkpoint:
     def _holds_training(self) -> bool:
         return any((self.folder / name).exists() for name in (RECORD, WEIGHTS, TRAINED_WEIGHTS))
 
-    def _mend_record(self) -> None:
-        """A record torn by a kill while it was written gives way to the one before it (the
-        backup keeps both), or to none, so that Keras resumes from a whole one."""
-        record, weights = self.folder / RECORD, self.folder / WEIGHTS
-        if not record.is_file():
+    def _forget(self) -> None:
+        for name in (EPOCHS, TRAINED, TRAINED_WEIGHTS, RECORD, WEIGHTS):
+            for path in (self.folder / name, self.folder / f"{name}.bkp"):
+                path.unlink(missing_ok=True)
+
+    def _mend(self) -> None:
+        """A checkpoint torn by a kill while it was written (its record or its weights) gives
+        way to the one before it, which the backup keeps, or else to none: Keras then
+        resumes from a whole one, and no worker has to mend it."""
+        if self._whole(""):
             return
+        if self._whole(".bkp"):
+            print(f"warning: the last checkpoint in {self.folder} is torn; resuming from the "
+                  "one before it", file=sys.stderr)
+            for name in (RECORD, WEIGHTS):
+                shutil.copyfile(self.folder / f"{name}.bkp", self.folder / name)
+            return
+        print(f"warning: the checkpoint in {self.folder} is torn; starting again",
+              file=sys.stderr)
+        for name in (RECORD, WEIGHTS, EPOCHS):
+            for path in (self.folder / name, self.folder / f"{name}.bkp"):
+                path.unlink(missing_ok=True)
+
+    def _whole(self, suffix: str) -> bool:
+        """Whether the record and weights (``suffix`` "" or ".bkp") are both readable, or
+        both absent (no epoch done yet)."""
+        record, weights = self.folder / (RECORD + suffix), self.folder / (WEIGHTS + suffix)
+        if not record.exists() and not weights.exists():
+            return suffix == ""
         try:
             int(_read_json(record)["epoch"])
-            return
-        except (ValueError, KeyError, TypeError):
-            pass
-        earlier = [path.with_name(path.name + ".bkp") for path in (record, weights)]
-        if all(path.is_file() for path in earlier):
-            print(f"warning: the last checkpoint record in {self.folder} is torn; resuming "
-                  "from the one before it", file=sys.stderr)
-            shutil.copyfile(earlier[0], record)
-            shutil.copyfile(earlier[1], weights)
-            self._mend_record()
-        else:
-            print(f"warning: the checkpoint record in {self.folder} is torn; starting again",
-                  file=sys.stderr)
-            record.unlink()
-            weights.unlink(missing_ok=True)
+            import h5py
+
+            with h5py.File(weights, "r"):
+                return True
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
 
 
 def _read_json(path: Path):

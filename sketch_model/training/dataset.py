@@ -101,10 +101,11 @@ def load_dataset(recipe: Recipe, *, source=None, strokes_source=None, cache=None
 
 
 def in_memory_batches(data: Dataset, recipe: Recipe, augment, workers: int = 1,
-                      worker: int = 0):
-    """The training split, held in memory, as augmented batches, reshuffled every epoch; and
-    the steps of an epoch (None: one pass). Each of several workers takes its own shard,
-    endlessly, for a fixed number of steps, since every worker must take every step."""
+                      worker: int = 0, seed: int | None = None):
+    """The training split, held in memory, as augmented batches, reshuffled every epoch
+    (from ``seed``, default the recipe's); and the steps of an epoch (None: one pass). Each
+    of several workers takes its own shard, endlessly, for a fixed number of steps, since
+    every worker must take every step."""
     import tensorflow as tf
 
     x, y = data.x["train"], data.y["train"]
@@ -113,7 +114,8 @@ def in_memory_batches(data: Dataset, recipe: Recipe, augment, workers: int = 1,
     if workers > 1:
         rows = rows.shard(workers, worker)
         steps = max(1, len(y) // recipe.batch_size)
-    rows = rows.shuffle(len(y), seed=recipe.seed, reshuffle_each_iteration=True)
+    rows = rows.shuffle(len(y), seed=recipe.seed if seed is None else seed,
+                        reshuffle_each_iteration=True)
     if steps:
         rows = rows.repeat()
     batches = (rows.batch(recipe.batch_size)

@@ -201,10 +201,15 @@ def cached_split_ids(path: Path, rows: int, seed: int) -> Path:
     folder = path.parent / "splits"
     ids_path = folder / f"{path.stem}.s{seed}.ids"
     try:
+        if _known_rows(path, ids_path) >= rows:
+            return ids_path  # read only: a cache shared with other users needs no write
         folder.mkdir(exist_ok=True)
-        with open(folder / f".{path.stem}.lock", "a") as lock:
+        lock = os.open(folder / f".{path.stem}.lock", os.O_RDONLY | os.O_CREAT, 0o644)
+        try:
             fcntl.flock(lock, fcntl.LOCK_EX)
             _update_split_ids(path, ids_path, rows, seed)
+        finally:
+            os.close(lock)
     except OSError as error:
         reason = error.strerror.lower() if error.strerror else str(error)
         raise ModelError(f"The split ids of {path.name} cannot be kept in {folder} "
@@ -212,17 +217,24 @@ def cached_split_ids(path: Path, rows: int, seed: int) -> Path:
     return ids_path
 
 
+def _known_rows(path: Path, ids_path: Path) -> int:
+    """How many of the cache file's first rows the kept split ids are right for (0: none)."""
+    try:
+        meta = json.loads(ids_path.with_suffix(".json").read_text())
+        pixels = _rows_of(path, inspect_file(path).rows)
+        if meta.get("fingerprint") == _fingerprint(pixels) and \
+                ids_path.stat().st_size >= meta["rows"]:
+            return int(meta["rows"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # none yet, or unreadable: computed again
+    return 0
+
+
 def _update_split_ids(path: Path, ids_path: Path, rows: int, seed: int) -> None:
     meta_path = ids_path.with_suffix(".json")
     pixels = _rows_of(path, inspect_file(path).rows)
     fingerprint = _fingerprint(pixels)
-    done = 0
-    try:
-        meta = json.loads(meta_path.read_text())
-        if meta.get("fingerprint") == fingerprint and ids_path.stat().st_size >= meta["rows"]:
-            done = int(meta["rows"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass  # none yet, or unreadable: computed again
+    done = _known_rows(path, ids_path)
     if done >= rows:
         return
     known = np.fromfile(ids_path, dtype=np.uint8, count=done) if done else \

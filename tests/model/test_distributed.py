@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import h5py
 import numpy as np
 import pytest
 
@@ -124,38 +125,66 @@ def test_a_killed_run_resumes_after_its_last_epoch_and_finishes_without_training
     assert "holds this run's trained weights: finishing it" in third.stdout
     assert "Epoch " not in third.stdout
     training = ModelCard.read(out.with_suffix(".keras")).metadata["training"]
-    assert training["epochs"] == 3 and training["resumed_after_epoch"] == 3
+    assert training["epochs"] == 3  # all of them, though this run trained none
+    assert 1 <= training["resumed_after_epoch"] < 3  # what the run that trained resumed from
     assert training["best_val_loss"] > 0
     assert (training["strategy"], training["data"]) == ("mirrored", "in memory")
     assert load_classifier(out.with_suffix(".keras")).classes == ["cat", "dog", "other"]
     assert not folder.exists()  # removed once the model was saved
 
 
-def test_a_record_torn_by_a_kill_gives_way_to_the_one_before(tmp_path):
+def weights_file(path, epoch) -> None:
+    """A small HDF5 file standing for the weights of an epoch."""
+    with h5py.File(path, "w") as out:
+        out.attrs["epoch"] = epoch
+
+
+def weights_epoch(path) -> int:
+    with h5py.File(path, "r") as weights:
+        return int(weights.attrs["epoch"])
+
+
+@pytest.mark.parametrize("torn", ["record", "weights"])
+def test_a_checkpoint_torn_by_a_kill_gives_way_to_the_one_before(tmp_path, torn):
     identity = {"recipe": "same"}
     Checkpoint(tmp_path).prepare(identity)
     record, weights = tmp_path / "training_metadata.json", tmp_path / "latest.weights.h5"
-    record.write_text('{"epoch": 3, "ba')  # killed while writing it
-    weights.write_bytes(b"epoch 3")
+    record.write_text('{"epoch": 3, "batch": 0}')
+    weights_file(weights, 3)
+    (tmp_path / "epochs.json").write_text('{"1": {}, "2": {}, "3": {}}')
     (tmp_path / "training_metadata.json.bkp").write_text('{"epoch": 2, "batch": 0}')
-    (tmp_path / "latest.weights.h5.bkp").write_bytes(b"epoch 2")
+    weights_file(tmp_path / "latest.weights.h5.bkp", 2)
+    if torn == "record":
+        record.write_text('{"epoch": 3, "ba')  # killed while writing it
+    else:
+        weights.write_bytes(weights.read_bytes()[:100])
     Checkpoint(tmp_path).prepare(identity)
-    assert Checkpoint(tmp_path).epochs_done() == 2
-    assert weights.read_bytes() == b"epoch 2"
-    record.write_text("{")
-    for earlier in tmp_path.glob("*.bkp"):
-        earlier.unlink()
+    assert Checkpoint(tmp_path).epochs_done() == 2 and weights_epoch(weights) == 2
+    assert list(Checkpoint(tmp_path).epochs()) == ["1", "2"]  # epoch 3's log goes too
+
+
+def test_a_checkpoint_torn_with_nothing_whole_before_it_starts_again(tmp_path):
+    identity = {"recipe": "same"}
+    Checkpoint(tmp_path).prepare(identity)
+    (tmp_path / "training_metadata.json").write_text("{")
+    (tmp_path / "latest.weights.h5").write_bytes(b"")
+    (tmp_path / "training_metadata.json.bkp").write_text("")  # torn as well
     Checkpoint(tmp_path).prepare(identity)
     assert Checkpoint(tmp_path).epochs_done() == 0
-    assert not record.exists() and not weights.exists()
+    assert Checkpoint(tmp_path).epochs() == {}
+    assert {path.name for path in tmp_path.iterdir()} <= {"run.json", "epochs.json"}
 
 
 def test_only_a_checkpoint_with_training_in_it_is_kept_from_another_run(tmp_path):
     Checkpoint(tmp_path).prepare({"recipe": "first"})
+    (tmp_path / "epochs.json").write_text('{"1": {"loss": 1.0}}')
     Checkpoint(tmp_path).prepare({"recipe": "second"})  # the first never trained: replaced
+    assert Checkpoint(tmp_path).epochs() == {}  # and its logs with it
     (tmp_path / "training_metadata.json").write_text('{"epoch": 1, "batch": 0}')
-    with pytest.raises(ModelError, match="holds the checkpoint of another training run"):
-        Checkpoint(tmp_path).prepare({"recipe": "third"})
+    for process in (Checkpoint(tmp_path), Checkpoint(tmp_path, chief=False)):
+        with pytest.raises(ModelError, match="holds the checkpoint of another training run"):
+            process.prepare({"recipe": "third"})
+    Checkpoint(tmp_path, chief=False).prepare({"recipe": "second"})  # its own: no error
     (tmp_path / "run.json").write_text("{")
     with pytest.raises(ModelError, match="unreadable run.json"):
         Checkpoint(tmp_path).prepare({"recipe": "second"})

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sketch_model.facts import PIXELS
+from sketch_model.modelcard import ModelError
 from sketch_model.training import stream as stream_module
 from sketch_model.training.dataset import load_dataset, split_ids
 from sketch_model.training.recipe import Recipe
@@ -148,3 +149,18 @@ def test_split_ids_of_a_replaced_file_are_hashed_again(tmp_path, quickdraw_sourc
     cached_split_ids(cached, 300, seed=1)
     dogs = np.load(quickdraw_source / "dog.npy", mmap_mode="r")[:300]
     assert np.array_equal(np.fromfile(path, dtype=np.uint8), split_ids(dogs, 1))
+
+
+def test_known_split_ids_are_read_without_writing_and_an_unwritable_cache_is_a_sentence(
+        tmp_path, quickdraw_source, monkeypatch):
+    cached = tmp_path / "cat.npy"
+    shutil.copyfile(quickdraw_source / "cat.npy", cached)
+    cached_split_ids(cached, 200, seed=7)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(stream_module.os, "open", refuse)  # as a cache of another user
+    cached_split_ids(cached, 150, seed=7)  # already known: no lock, no write
+    with pytest.raises(ModelError, match="cannot be kept in .*permission denied"):
+        cached_split_ids(cached, 300, seed=7)
