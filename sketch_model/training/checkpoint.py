@@ -52,7 +52,7 @@ class Checkpoint:
                 recorded = "unreadable"
             if recorded != identity:
                 raise ModelError(f"{self.folder} holds the checkpoint of another training "
-                                 "run; the chief says so too.")
+                                 "run; remove it, or give --checkpoint another folder.")
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
