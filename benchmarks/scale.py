@@ -83,7 +83,7 @@ def throughput(warm: int, steps: int) -> dict:
             model = network.build(recipe.arch, len(memory.classes))
             model.compile(optimizer=keras.optimizers.Adam(1e-3),
                           loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-            clock = _Clock(warm)
+            clock = _clock(warm)
             model.fit(pipeline(), steps_per_epoch=warm + steps, epochs=1, verbose=0,
                       callbacks=[clock])
             results[name] = {"trained_drawings_per_s": round(clock.rate(recipe.batch_size), 1),
@@ -117,25 +117,23 @@ def _read_rate(dataset, warm: int, steps: int, batch: int) -> float:
     return steps * batch / (time.perf_counter() - started)
 
 
-class _Clock:
-    """A Keras callback: the time of the batches after the first ``warm``."""
+def _clock(warm: int):
+    """A Keras callback that times the batches after the first ``warm``: ``rate(batch)``."""
+    import keras
 
-    def __new__(cls, warm):
-        import keras
+    class Clock(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.times = []
 
-        class Clock(keras.callbacks.Callback):
-            def __init__(self):
-                super().__init__()
-                self.times = []
+        def on_train_batch_end(self, batch, logs=None):
+            self.times.append(time.perf_counter())
 
-            def on_train_batch_end(self, batch, logs=None):
-                self.times.append(time.perf_counter())
+        def rate(self, batch_size):
+            timed = self.times[warm - 1:]
+            return (len(timed) - 1) * batch_size / (timed[-1] - timed[0])
 
-            def rate(self, batch_size):
-                timed = self.times[warm - 1:]
-                return (len(timed) - 1) * batch_size / (timed[-1] - timed[0])
-
-        return Clock()
+    return Clock()
 
 
 def _forward_flops(model) -> int:

@@ -51,8 +51,7 @@ class Checkpoint:
             except (OSError, ValueError):
                 recorded = "unreadable"
             if recorded != identity:
-                raise ModelError(f"{self.folder} holds the checkpoint of another training "
-                                 "run; remove it, or give --checkpoint another folder.")
+                raise self._another_run()
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -64,9 +63,7 @@ class Checkpoint:
                 self._forget()  # nothing of it to lose
                 _write(marker, json.dumps(identity, indent=1))
             elif recorded != identity:
-                raise ModelError(f"{self.folder} holds the checkpoint of another training "
-                                 "run (other data or options, or an unreadable run.json); "
-                                 "remove it, or give --checkpoint another folder.")
+                raise self._another_run()
             else:
                 self._mend()
                 done = self.epochs_done()  # epochs after it were not kept: forget their logs
@@ -138,6 +135,11 @@ class Checkpoint:
         if self.chief:
             shutil.rmtree(self.folder, ignore_errors=True)
 
+    def _another_run(self) -> ModelError:
+        return ModelError(f"{self.folder} holds the checkpoint of another training run (other "
+                          "data or options, or an unreadable run.json); remove it, or give "
+                          "--checkpoint another folder.")
+
     def _holds_training(self) -> bool:
         return any((self.folder / name).exists() for name in (RECORD, WEIGHTS, TRAINED_WEIGHTS))
 
@@ -160,9 +162,7 @@ class Checkpoint:
             return
         print(f"warning: the checkpoint in {self.folder} is torn; starting again",
               file=sys.stderr)
-        for name in (RECORD, WEIGHTS, EPOCHS):
-            for path in (self.folder / name, self.folder / f"{name}.bkp"):
-                path.unlink(missing_ok=True)
+        self._forget()
 
     def _whole(self, suffix: str) -> bool:
         """Whether the record and weights (``suffix`` "" or ".bkp") are both readable, or

@@ -101,7 +101,7 @@ def load_streamed(recipe: Recipe, *, source=None, strokes_source=None, cache=Non
     bitmaps, strokes = readers(source=source, strokes_source=strokes_source, cache=cache)
     streamed = Streamed(data)
     parts = {split: ([], [], []) for split in SPLITS}
-    samples: list[tuple[np.ndarray, int, int]] = []  # (rows, label, category) of the sample
+    files: list[tuple[np.ndarray, np.ndarray, Stream]] = []  # (pixels, train rows, stream)
     for category, label, limit in bitmap_categories(recipe):
         path = quickdraw.fetch(category, limit, source=source, cache=cache)
         header = inspect_file(path)
@@ -109,12 +109,13 @@ def load_streamed(recipe: Recipe, *, source=None, strokes_source=None, cache=Non
         ids_path = cached_split_ids(path, rows, recipe.seed)
         ids = np.memmap(ids_path, dtype=np.uint8, mode="r", shape=(rows,))
         pixels = _rows_of(path, rows)
-        _add_measured(data, parts, category, label, pixels, ids)
         train = np.flatnonzero(ids == TRAIN)
+        _add_measured(data, parts, category, label, pixels, ids)
+        data.counts[label]["train"] += len(train)  # streamed, counted here
         stream = Stream(category, data.classes.index(label), len(train), path=path,
                         offset=header.length, rows=rows, ids=ids_path)
         streamed.streams.append(stream)
-        samples.append((pixels, train, stream))
+        files.append((pixels, train, stream))
     for category, label, read in drawn_categories(recipe, strokes):
         rows = read(category)
         before = len(parts["train"][0])
@@ -124,28 +125,29 @@ def load_streamed(recipe: Recipe, *, source=None, strokes_source=None, cache=Non
         before = len(parts["train"][0])
         add_taught(data, Path(folder), parts)
         _memory_streams(streamed, parts, before)
-    _take_sample(streamed, parts, samples)
+    _take_sample(streamed, parts, files)
     assemble(data, parts)
     load_holdout(data, bitmaps, strokes, holdout_strokes)
     return streamed
 
 
-def _rows_of(path: Path, rows: int) -> np.ndarray:
-    """The first ``rows`` bitmaps of a cache file, memory-mapped (nothing read yet)."""
-    return np.memmap(path, dtype=np.uint8, mode="r", offset=inspect_file(path).length,
-                     shape=(rows, PIXELS))
+def _rows_of(path: Path, rows: int | None = None) -> np.ndarray:
+    """The first ``rows`` bitmaps (all if None) of a cache file, memory-mapped (nothing read
+    yet)."""
+    header = inspect_file(path)
+    return np.memmap(path, dtype=np.uint8, mode="r", offset=header.length,
+                     shape=(header.rows if rows is None else rows, PIXELS))
 
 
 def _add_measured(data: Dataset, parts: dict, category: str, label: str, pixels: np.ndarray,
                   ids: np.ndarray) -> None:
-    """Add a file's validation and test rows as ``add_category`` would, its training rows
-    only to the counts (they are streamed). Only the rows kept are read."""
+    """Add a file's validation and test rows as ``add_category`` would (its training rows
+    are streamed). Only the rows kept are read."""
     cap = data.recipe.measure_limit
     measured = np.sort(np.concatenate([np.flatnonzero(ids == split)[:cap]
                                        for split in MEASURED]))
     add_category(data, parts, category, label, np.asarray(pixels[measured]),
                  np.asarray(ids[measured]))
-    data.counts[label]["train"] += int(np.count_nonzero(ids == TRAIN))
 
 
 def _memory_streams(streamed: Streamed, parts: dict, start: int) -> None:
@@ -201,13 +203,15 @@ def cached_split_ids(path: Path, rows: int, seed: int) -> Path:
     folder = path.parent / "splits"
     ids_path = folder / f"{path.stem}.s{seed}.ids"
     try:
-        if _known_rows(path, ids_path) >= rows:
+        pixels = _rows_of(path)
+        fingerprint = _fingerprint(pixels)
+        if _known_rows(ids_path, fingerprint) >= rows:
             return ids_path  # read only: a cache shared with other users needs no write
         folder.mkdir(exist_ok=True)
         lock = os.open(folder / f".{path.stem}.lock", os.O_RDONLY | os.O_CREAT, 0o644)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            _update_split_ids(path, ids_path, rows, seed)
+            _update_split_ids(pixels, fingerprint, ids_path, rows, seed)
         finally:
             os.close(lock)
     except OSError as error:
@@ -217,24 +221,24 @@ def cached_split_ids(path: Path, rows: int, seed: int) -> Path:
     return ids_path
 
 
-def _known_rows(path: Path, ids_path: Path) -> int:
-    """How many of the cache file's first rows the kept split ids are right for (0: none)."""
+def _known_rows(ids_path: Path, fingerprint: str) -> int:
+    """How many first rows of the cache file with this ``fingerprint`` the kept split ids
+    are right for (0: none)."""
     try:
         meta = json.loads(ids_path.with_suffix(".json").read_text())
-        pixels = _rows_of(path, inspect_file(path).rows)
-        if meta.get("fingerprint") == _fingerprint(pixels) and \
-                ids_path.stat().st_size >= meta["rows"]:
+        if meta.get("fingerprint") == fingerprint and ids_path.stat().st_size >= meta["rows"]:
             return int(meta["rows"])
     except (OSError, ValueError, KeyError, TypeError):
         pass  # none yet, or unreadable: computed again
     return 0
 
 
-def _update_split_ids(path: Path, ids_path: Path, rows: int, seed: int) -> None:
+def _update_split_ids(pixels: np.ndarray, fingerprint: str, ids_path: Path, rows: int,
+                      seed: int) -> None:
+    """Hash the rows the kept ids lack (asked again under the lock: another run may have
+    just written them) and write ids and fingerprint."""
     meta_path = ids_path.with_suffix(".json")
-    pixels = _rows_of(path, inspect_file(path).rows)
-    fingerprint = _fingerprint(pixels)
-    done = _known_rows(path, ids_path)
+    done = _known_rows(ids_path, fingerprint)
     if done >= rows:
         return
     known = np.fromfile(ids_path, dtype=np.uint8, count=done) if done else \
