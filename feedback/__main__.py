@@ -16,18 +16,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from quickdraw.arguments import bounded
+
 from .errors import ConfigError, Rejected, Unavailable
 from .store import Store
-
-
-def _positive(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number, 1 or more, not {text!r}")
-    return number
 
 
 def parser() -> argparse.ArgumentParser:
@@ -39,7 +31,7 @@ def parser() -> argparse.ArgumentParser:
     commands = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("stats", help="drawings per label")
     listing = commands.add_parser("list", help="the newest drawings, newest first")
-    listing.add_argument("--limit", type=_positive, default=50, metavar="N",
+    listing.add_argument("--limit", type=bounded("limit", 1), default=50, metavar="N",
                          help="how many (default 50)")
     deleting = commands.add_parser("delete", help="forget one drawing")
     deleting.add_argument("id", metavar="ID", help="its id, as `list` shows it")

@@ -19,6 +19,8 @@ import os
 import sqlite3
 import weakref
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Connection, Engine
@@ -82,7 +84,16 @@ def _sqlite(url: URL) -> Engine:
     return engine
 
 
-def lock(connection: Connection, name: str) -> None:
+@contextmanager
+def write(writer: Engine, turn: str) -> Iterator[Connection]:
+    """A write transaction on ``writer`` (an engine of ``writer()``) that holds the turn named
+    ``turn`` until it ends, so that writers of every process take turns."""
+    with writer.begin() as connection:
+        _lock(connection, turn)
+        yield connection
+
+
+def _lock(connection: Connection, name: str) -> None:
     """Wait for the turn named ``name`` in a write transaction, until it ends. SQLite's
     ``BEGIN IMMEDIATE`` has already taken the one write lock; PostgreSQL takes an advisory
     lock."""

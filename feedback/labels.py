@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 
-import quickdraw
+from quickdraw.categories import by_key
 from quickdraw.categories import name_key as _key
 
 from .errors import Rejected
@@ -38,8 +38,7 @@ def check_label(text, classes: list[str]) -> str:
     if key == NOT_A_LABEL:
         raise Rejected(400, "'other' is not something I can learn: say which Quick, Draw! "
                             "category the drawing is.")
-    names = {_key(name): name for name in quickdraw.categories()}
-    names.update({_key(name): name for name in classes if _key(name) != NOT_A_LABEL})
+    names = {**by_key(), **{_key(name): name for name in classes if _key(name) != NOT_A_LABEL}}
     if key in names:
         return names[key]
     shown = _shown(text)

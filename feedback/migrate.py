@@ -61,8 +61,7 @@ def upgrade(engine: Engine) -> None:
     with engine.connect() as connection:
         if current(connection) == newest:
             return
-    with database.writer(engine).begin() as connection:
-        database.lock(connection, "migrate")
+    with database.write(database.writer(engine), "migrate") as connection:
         try:
             command.upgrade(config(connection), "head")
         except CommandError as error:  # e.g. a revision this code does not know

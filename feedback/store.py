@@ -2,7 +2,7 @@
 
 One code path for SQLite and PostgreSQL (SQLAlchemy Core; ``database`` holds the few
 differences, ``migrate`` the schema's versions). A save is one transaction, taken in turn
-with every other writer of every process (``database.lock``), which checks in the database
+with every other writer of every process (``database.write``), which checks in the database
 that the client has saved fewer than ``rate`` drawings in the last minute (else ``Rejected``
 429) and that the store holds fewer than ``cap`` rows (else ``Unavailable``, 503: a full
 store is a state of the service, like a full disk, not something the person did), then writes
@@ -132,10 +132,9 @@ class Store:
 
     def _save(self, row: dict, client: str) -> Taught:
         refusal: Exception | None = None
-        with self._writer.begin() as connection:
-            database.lock(connection, "save")
+        with database.write(self._writer, "save") as connection:
             now = _now()
-            connection.execute(delete(rate_hits).where(rate_hits.c.at <= now - WINDOW_SECONDS))
+            _expire(connection, now)
             key = clients.client_hash(self._client_key(connection), client)
             recent, oldest = connection.execute(
                 select(func.count(), func.min(rate_hits.c.at)).where(
@@ -170,18 +169,15 @@ class Store:
         """Delete the rate rows older than a minute; a database that cannot write now keeps
         them until one that can (the next save, open or close)."""
         try:
-            with self._writer.begin() as connection:
-                database.lock(connection, "save")
-                connection.execute(delete(rate_hits).where(
-                    rate_hits.c.at <= _now() - WINDOW_SECONDS))
+            with database.write(self._writer, "save") as connection:
+                _expire(connection, _now())
         except SQLAlchemyError:
             pass
 
     def delete(self, id: str) -> bool:
         """Delete the drawing ``id``; whether there was one."""
         try:
-            with self._writer.begin() as connection:
-                database.lock(connection, "save")
+            with database.write(self._writer, "save") as connection:
                 return connection.execute(delete(taught).where(taught.c.id == str(id))
                                           ).rowcount > 0
         except SQLAlchemyError as error:
@@ -235,6 +231,11 @@ class Store:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _expire(connection, now: float) -> None:
+    """Delete the rate rows older than a minute: they no longer count against anyone."""
+    connection.execute(delete(rate_hits).where(rate_hits.c.at <= now - WINDOW_SECONDS))
 
 
 def _now() -> float:

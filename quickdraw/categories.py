@@ -29,7 +29,8 @@ def name_key(name: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _by_key() -> dict[str, str]:
+def by_key() -> dict[str, str]:
+    """Every official name by its ``name_key`` (one cached dict: do not change it)."""
     return {name_key(name): name for name in _names()}
 
 
@@ -40,15 +41,15 @@ def categories() -> list[str]:
 
 def suggestions(name: str, n: int = 3) -> list[str]:
     """Official names that look like ``name`` (best first), possibly none."""
-    keys = difflib.get_close_matches(name_key(name), list(_by_key()), n=n, cutoff=0.6)
-    return [_by_key()[key] for key in keys]
+    keys = difflib.get_close_matches(name_key(name), list(by_key()), n=n, cutoff=0.6)
+    return [by_key()[key] for key in keys]
 
 
 def validate(name: str) -> str:
     """Return the official spelling of ``name`` or raise :class:`UnknownCategory`."""
     if not isinstance(name, str) or not name.strip():
         raise UnknownCategory(f"a category name is needed, got {name!r}")
-    found = _by_key().get(name_key(name))
+    found = by_key().get(name_key(name))
     if found is not None:
         return found
     close = suggestions(name)

@@ -65,6 +65,18 @@ def bitmap_url(bitmap) -> str:
     return png_url(buffer.getvalue())
 
 
+def json_object(body: bytes, example: str) -> dict:
+    """A request body read as a JSON object; else BadRequest, the sentence showing
+    ``example``."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise BadRequest("The request body is not valid JSON.") from None
+    if not isinstance(payload, dict):
+        raise BadRequest(f"The JSON body must be an object like {example}.")
+    return payload
+
+
 def png_from_api_request() -> bytes:
     """The PNG bytes of an API request: a JSON object with "image", or a raw image/png body."""
     mimetype = request.mimetype
@@ -74,14 +86,8 @@ def png_from_api_request() -> bytes:
             raise BadRequest("No drawing was sent: the request body is empty.")
         return png
     if mimetype == "application/json" or mimetype.endswith("+json"):
-        body = request.get_data(cache=False)
-        try:
-            payload = json.loads(body)
-        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-            raise BadRequest("The request body is not valid JSON.") from None
-        if not isinstance(payload, dict):
-            raise BadRequest('The JSON body must be an object like '
-                             '{"image": "data:image/png;base64,..."}.')
+        payload = json_object(request.get_data(cache=False),
+                              '{"image": "data:image/png;base64,..."}')
         if "image" not in payload:
             raise BadRequest('The JSON body has no "image" field: send '
                              '{"image": "data:image/png;base64,..."}.')

@@ -29,6 +29,8 @@ from werkzeug.exceptions import BadRequest, Forbidden, UnsupportedMediaType
 import feedback
 from sketch_model.inference.classifier import UNSURE
 
+from .payload import json_object
+
 bp = Blueprint("teach", __name__)
 
 TOKEN_SECONDS = 6 * 3600  # how long a results page may wait before its form is sent
@@ -70,13 +72,8 @@ def teach_api():
     feedback.check_size(request.content_length)
     body = request.get_data(cache=False)
     feedback.check_size(len(body))  # a chunked body has no Content-Length to check first
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):
-        raise BadRequest("The request body is not valid JSON.") from None
-    if not isinstance(payload, dict):
-        raise BadRequest('The JSON body must be an object like {"drawing": [...], '
-                         '"label": "giraffe", "guess": "camel", "consent": true}.')
+    payload = json_object(body, '{"drawing": [...], "label": "giraffe", "guess": "camel", '
+                                '"consent": true}')
     if payload.get("consent") is not True:
         raise Forbidden('Nothing was saved: send "consent": true to let me keep the drawing.')
     for field in ("label", "guess"):
