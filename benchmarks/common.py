@@ -12,6 +12,7 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 from importlib import metadata
 from pathlib import Path
 
@@ -144,6 +145,28 @@ def proc_memory(pid: int) -> dict:
     except (OSError, ValueError, IndexError):
         return {}
     return figures
+
+
+class MemorySampler(threading.Thread):
+    """The highest ``field`` of ``proc_memory`` (VmRSS, RssAnon...) of each process, in MB,
+    sampled every ``interval`` seconds."""
+
+    def __init__(self, pids: list[int], interval: float = 0.05, field: str = "VmRSS"):
+        super().__init__(daemon=True)
+        self.pids, self.interval, self.field = pids, interval, field
+        self.peaks = dict.fromkeys(pids, 0.0)
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            for pid in self.pids:
+                self.peaks[pid] = max(self.peaks[pid], proc_memory(pid).get(self.field, 0.0))
+            self.stopped.wait(self.interval)
+
+    def stop(self) -> dict[int, float]:
+        self.stopped.set()
+        self.join()
+        return self.peaks
 
 
 def proc_cpu_seconds(pid: int) -> float | None:

@@ -30,6 +30,7 @@ import threading
 import time
 
 from benchmarks.common import (
+    MemorySampler,
     api_body,
     is_prediction,
     percentiles,
@@ -158,27 +159,6 @@ def run_level(port: int, body: bytes, clients: int, requests: int, procs: int,
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU seconds the processes have used so far, together."""
     return sum(proc_cpu_seconds(pid) or 0.0 for pid in pids)
-
-
-class MemorySampler(threading.Thread):
-    """The highest VmRSS of each process, sampled every ``interval`` seconds."""
-
-    def __init__(self, pids: list[int], interval: float = 0.05):
-        super().__init__(daemon=True)
-        self.pids, self.interval = pids, interval
-        self.peaks = dict.fromkeys(pids, 0.0)
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopped.is_set():
-            for pid in self.pids:
-                self.peaks[pid] = max(self.peaks[pid], proc_memory(pid).get("VmRSS", 0.0))
-            self.stopped.wait(self.interval)
-
-    def stop(self) -> dict[int, float]:
-        self.stopped.set()
-        self.join()
-        return self.peaks
 
 
 # --- the benchmark ------------------------------------------------------------------------

@@ -30,13 +30,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import RESULTS, machine_info, print_table, proc_memory, quiet_tensorflow
+from benchmarks.common import RESULTS, MemorySampler, machine_info, print_table, quiet_tensorflow
+from sketch_model.facts import PIXELS
 from testkit.paths import REPO, SHARED_QUICKDRAW
 
 WARM, STEPS = 20, 150  # batches before timing, and timed
@@ -167,7 +167,7 @@ def memory_bound(steps: int) -> dict:
             runs[name] = _limited(command, LIMIT_MB)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return {"data_mb": round(rows * len(BIG_CLASSES) * 784 / 2**20),
+    return {"data_mb": round(rows * len(BIG_CLASSES) * PIXELS / 2**20),
             "drawings": rows * len(BIG_CLASSES), "limit_mb": LIMIT_MB, "runs": runs}
 
 
@@ -177,7 +177,7 @@ def _big_files(folder: Path, size: int) -> int:
     from quickdraw.npy import build_header
 
     folder.mkdir(parents=True)
-    rows = size // 784
+    rows = size // PIXELS
     for name in BIG_CLASSES:
         real = np.load(SHARED_QUICKDRAW / f"{name}.npy", mmap_mode="r")
         with open(folder / f"{name}.npy", "wb") as out:
@@ -203,9 +203,10 @@ def _limited(command: list[str], limit_mb: int) -> dict:
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, preexec_fn=join)
-    anonymous = _Sampler(process.pid)
+    anonymous = MemorySampler([process.pid], 0.1, "RssAnon")  # what cannot be given back:
+    anonymous.start()  # its RSS also counts the data file's pages, reclaimed under a limit
     output = process.stdout.read()
-    anonymous.stop()
+    peak = anonymous.stop()[process.pid]
     _, status, usage = os.wait4(process.pid, 0)  # its own peak, not other children's
     process.returncode = code = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
@@ -214,29 +215,10 @@ def _limited(command: list[str], limit_mb: int) -> dict:
     lines = [line for line in output.splitlines() if line.strip()]
     return {"exit": code, "killed": code < 0, "seconds": round(seconds, 1),
             "limit_applied": bool(group), "peak_rss_mb": round(usage.ru_maxrss / 1024),
-            "peak_anonymous_mb": round(anonymous.peak),
+            "peak_anonymous_mb": round(peak),
             "said": next((line for line in reversed(lines)
                           if line.startswith(("trained in", "error"))),
                          lines[-1] if lines else "")}
-
-
-class _Sampler:
-    """The peak of a process's anonymous memory (RssAnon: its heap and tensors, what cannot
-    be given back), read every 0.1 s. Its RSS also counts the pages of the data files it has
-    mapped or read, which the kernel reclaims under a limit."""
-
-    def __init__(self, pid: int) -> None:
-        self.peak, self._done = 0.0, threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(pid,), daemon=True)
-        self._thread.start()
-
-    def _run(self, pid: int) -> None:
-        while not self._done.wait(0.1):
-            self.peak = max(self.peak, proc_memory(pid).get("RssAnon", 0.0))
-
-    def stop(self) -> None:
-        self._done.set()
-        self._thread.join()
 
 
 def _memory_cgroup(limit_mb: int) -> Path | None:

@@ -19,9 +19,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..facts import SIDE
+from .png import PNG_SIGNATURE
 from .render import Stroke, normalise
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def render_canvas(strokes: list[Stroke], canvas: int = 400, pen: float = 8, size: float = 0.7,

@@ -246,7 +246,6 @@ def add_taught(data: Dataset, folder: Path, parts: dict[str, tuple[list, list, l
     categories are left out, and so is a drawing identical to one of the validation or test
     split (a dataset drawing taught back), so that what measures the model stays unseen."""
     recipe = data.recipe
-    train = parts["train"]
     measured = {row.tobytes() for split in ("validation", "test")
                 for rows in parts[split][0] for row in rows}
     if not folder.is_dir():
@@ -263,9 +262,6 @@ def add_taught(data: Dataset, folder: Path, parts: dict[str, tuple[list, list, l
                 continue
             rows = quickdraw.load(name, source=folder, cache=scratch)
             rows = rows[[row.tobytes() not in measured for row in rows]]
-            train[0].append(rows)
-            train[1].append(np.full(len(rows), data.classes.index(label), dtype=np.int32))
-            train[2].append(np.full(len(rows), len(data.categories), dtype=np.int32))
-            data.categories.append(f"taught {name}")
-            data.counts.setdefault(label, dict.fromkeys(SPLITS, 0))["train"] += len(rows)
+            training = np.full(len(rows), SPLITS.index("train"))  # never measured on
+            add_category(data, parts, f"taught {name}", label, rows, training)
             data.taught[name] = data.taught.get(name, 0) + len(rows)
