@@ -243,10 +243,7 @@
           method: "POST",
           headers: { "Content-Type": "application/json" },
           body: JSON.stringify({
-            drawing: result.strokes.map((stroke) => [
-              stroke.map((point) => Math.round(point[0] * 4000) / 10),
-              stroke.map((point) => Math.round(point[1] * 4000) / 10),
-            ]),
+            drawing: Sketchpad.quickdrawStrokes(result.strokes),
             label: result.label,
             guess: said ? said.label : "unsure",
             confidence: said ? said.confidence : null,

@@ -118,12 +118,12 @@ window.Sketchpad = (function () {
   }
 
   /* Quick, Draw!'s layout, [[x...], [y...]] per stroke, in EXPORT_SIDE pixels. */
-  function strokesJson(strokes) {
+  function quickdrawStrokes(strokes) {
     const scale = (value) => Math.round(value * EXPORT_SIDE * 10) / 10;
-    return JSON.stringify(strokes.map((stroke) => [
+    return strokes.map((stroke) => [
       stroke.map((point) => scale(point[0])),
       stroke.map((point) => scale(point[1])),
-    ]));
+    ]);
   }
 
   // --- painting ---------------------------------------------------------------------------
@@ -430,17 +430,15 @@ window.Sketchpad = (function () {
 
     return {
       get strokes() { return strokes; },
-      drawing: () => activePointer !== null,
       undo: undo,
       clear: clear,
       reset: reset,
-      redraw: redraw,
       onKeyDown: onKeyDown,
       pictureUrl: () => pictureUrl(strokes, canvas),
-      strokesJson: () => strokesJson(strokes),
+      strokesJson: () => JSON.stringify(quickdrawStrokes(strokes)),
     };
   }
 
   return { article: article, create: create, liveGuesses: liveGuesses, paint: paint,
-           percent: percent, pictureUrl: pictureUrl, strokesJson: strokesJson };
+           percent: percent, quickdrawStrokes: quickdrawStrokes };
 }());
