@@ -8,6 +8,7 @@ import pytest
 
 import feedback
 from testkit.drawings import ANIMALS, data_url
+from testkit.pages import Page
 from testkit.taught import rows
 
 DOG = ANIMALS["dog"]()  # a hand-made dog: [(x, y), ...] per stroke, in canvas pixels
@@ -122,8 +123,10 @@ def results_page(client, cat_png, strokes=DRAWING):
 
 
 def teach_form_fields(page: str) -> dict:
-    form = page[page.index('id="teach-form"'):page.index("</form>", page.index("teach-form"))]
-    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+    """The teach form's hidden fields, as a browser would send them back."""
+    return {field["attrs"]["name"]: field["attrs"]["value"]
+            for field in Page(page).find("input", inside="teach-form")
+            if field["attrs"].get("type") == "hidden"}
 
 
 def test_the_results_page_offers_to_teach_and_says_what_is_kept(teach_client, cat_png):
@@ -143,8 +146,6 @@ def test_without_strokes_there_is_nothing_to_teach(teach_client, cat_png):
 
 def test_teaching_from_the_form_keeps_the_row_and_says_so(teach_client, db_url, cat_png):
     fields = teach_form_fields(results_page(teach_client, cat_png))
-    fields = {name: value.replace("&#34;", '"').replace("&quot;", '"')
-              for name, value in fields.items()}
     reply = teach_client.post("/teach", data={**fields, "answer": "no", "label": "",
                                               "other_label": "Giraffe ", "consent": "yes"})
     page = reply.get_data(as_text=True)
@@ -162,8 +163,7 @@ def test_teaching_from_the_form_keeps_the_row_and_says_so(teach_client, db_url, 
 ])
 def test_the_form_writes_nothing_without_consent_or_a_valid_token(teach_client, db_url,
                                                                    cat_png, change, status):
-    fields = {name: value.replace("&#34;", '"').replace("&quot;", '"')
-              for name, value in teach_form_fields(results_page(teach_client, cat_png)).items()}
+    fields = teach_form_fields(results_page(teach_client, cat_png))
     form = {**fields, "answer": "no", "label": "", "other_label": "giraffe", "consent": "yes"}
     form.update(change)
     reply = teach_client.post("/teach", data={k: v for k, v in form.items() if v is not None})
@@ -173,10 +173,10 @@ def test_the_form_writes_nothing_without_consent_or_a_valid_token(teach_client, 
 
 def test_a_typed_word_wins_over_the_list_left_as_it_was(teach_client, db_url, cat_png):
     """The list always has a choice selected; what the person typed is what they meant."""
-    fields = {name: value.replace("&#34;", '"').replace("&quot;", '"')
-              for name, value in teach_form_fields(results_page(teach_client, cat_png)).items()}
+    page = results_page(teach_client, cat_png)
+    fields = teach_form_fields(page)
     first_choice = re.search(r'<select id="teach-label" name="label">\s*<option value="(\w+)"',
-                             results_page(teach_client, cat_png)).group(1)
+                             page).group(1)
     reply = teach_client.post("/teach", data={**fields, "answer": "no", "label": first_choice,
                                               "other_label": "giraffe", "consent": "yes"})
     assert reply.status_code == 201
