@@ -213,24 +213,6 @@ def test_sound_is_off_until_switched_on_then_remembered_and_spoken_on_change(ske
     page.script("localStorage.removeItem('sketchbook:play-sound')")
 
 
-def test_short_rounds_only_on_a_server_started_for_tests(monkeypatch):
-    """Without SKETCHBOOK_TEST_ROUNDS, ``?seconds=`` is ignored: every prompt lasts 20 s."""
-    from sketch_model.inference.classifier import load_classifier
-    from web import create_app
-
-    model = load_classifier()
-    for env, expected in ((None, 'data-seconds="20"'), ("1", 'data-seconds="3"')):
-        if env is None:
-            monkeypatch.delenv("SKETCHBOOK_TEST_ROUNDS", raising=False)
-        else:
-            monkeypatch.setenv("SKETCHBOOK_TEST_ROUNDS", env)
-        app = create_app({"CLASSIFIER": model})
-        body = app.test_client().get("/play?seconds=3").get_data(as_text=True)
-        assert expected in body
-        assert f'data-accept="{model.card.accept_threshold}"' in body
-        assert "other" not in body.split('data-labels="')[1].split('"')[0]
-
-
 @pytest.mark.parametrize("pointer", ["touch", "pen"])
 def test_a_round_fits_a_phone_and_takes_touch_and_pen(sketchbook, pointer):
     page = sketchbook
