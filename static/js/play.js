@@ -64,6 +64,7 @@
 
   const pad = window.Sketchpad.create(canvas, {
     canDraw: () => phase === "drawing",
+    canEdit: () => phase === "drawing",
     onStrokeStart: () => {
       guesses.pause();
       updateButtons();
@@ -280,12 +281,6 @@
     canvas.dataset.strokes = String(pad.strokes.length);
   }
 
-  function onKeyDown(event) {
-    if (phase === "drawing") {
-      pad.onKeyDown(event);
-    }
-  }
-
   // --- live guesses -----------------------------------------------------------------------
 
   function scheduleLive() {
@@ -387,11 +382,11 @@
 
   timer.setAttribute("aria-valuemin", "0");
   timer.setAttribute("aria-valuemax", String(seconds));
-  undoButton.addEventListener("click", () => phase === "drawing" && pad.undo());
-  clearButton.addEventListener("click", () => phase === "drawing" && pad.clear());
+  undoButton.addEventListener("click", pad.undo);
+  clearButton.addEventListener("click", pad.clear);
   byId("play-begin").addEventListener("click", begin);
   byId("play-again").addEventListener("click", begin);
-  document.addEventListener("keydown", onKeyDown);
+  document.addEventListener("keydown", pad.onKeyDown);
   setUpSound();
   updateButtons();
   root.dataset.state = "start";

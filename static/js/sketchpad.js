@@ -162,8 +162,6 @@ window.Sketchpad = (function () {
 
   // --- the pad ----------------------------------------------------------------------------
 
-  /* A canvas to draw on. `options`: canDraw() (false: a new stroke may not start),
-   * onStrokeStart() (a stroke began) and onChange() (a stroke ended, or undo, clear). */
   /* Live guesses for a pad, as Quick, Draw! makes them: `delay` ms after the drawing last
    * changed, its picture goes to `url` (POST /api/predict), and only the answer for the
    * latest drawing is handed on. hooks: busy(on), answer(json), failed(sentence or null,
@@ -254,9 +252,13 @@ window.Sketchpad = (function () {
     return Math.min(Math.round(probability * 100), 99) + "%";
   }
 
+  /* A canvas to draw on. `options`: canDraw() (false: a new stroke may not start),
+   * canEdit() (false: undo, clear and their keys do nothing), onStrokeStart() (a stroke
+   * began) and onChange() (a stroke ended, or undo, clear). */
   function create(canvas, options) {
     const ctx = canvas.getContext("2d");
     const canDraw = options.canDraw || (() => true);
+    const canEdit = options.canEdit || (() => true);
     const onStrokeStart = options.onStrokeStart || (() => {});
     const onChange = options.onChange || (() => {});
 
@@ -365,7 +367,7 @@ window.Sketchpad = (function () {
     }
 
     function undo() {
-      if (activePointer !== null || !strokes.length) {
+      if (activePointer !== null || !strokes.length || !canEdit()) {
         return;
       }
       strokes.pop();
@@ -374,7 +376,7 @@ window.Sketchpad = (function () {
     }
 
     function clear() {
-      if (activePointer !== null) {
+      if (activePointer !== null || !canEdit()) {
         return;
       }
       strokes = [];
@@ -382,11 +384,13 @@ window.Sketchpad = (function () {
       onChange();
     }
 
-    /* Ctrl/Cmd+Z undoes, Delete or Backspace clears, except while typing in a field. */
+    /* Ctrl/Cmd+Z undoes, Delete or Backspace clears, except while typing in a field (or
+     * while canEdit() says no). */
     function onKeyDown(event) {
       const target = event.target;
-      if (target && (target.isContentEditable ||
-                     /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) {
+      const typing = target && (target.isContentEditable ||
+                                /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+      if (typing || !canEdit()) {
         return;
       }
       const key = event.key;
