@@ -61,6 +61,16 @@ def make_tiny_model(directory: Path | str, classes=("cat", "dog", "fish"), *,
     return path
 
 
+STAND_IN = Path("stand-in.keras")  # the card path of a table classifier: nothing is read
+
+
+def table_classifier(table, metadata: dict, path: Path = STAND_IN):
+    """A Classifier whose network is a ``TableRuntime`` of ``table``, with ``metadata``."""
+    from sketch_model.inference.classifier import Classifier
+
+    return Classifier(TableRuntime(table), ModelCard(path, metadata))
+
+
 class TableRuntime:
     """A stand-in network: drawing ``i`` (written in its first two pixels by
     ``table_drawings``) answers row ``i`` of ``table``."""

@@ -2,12 +2,10 @@
 its place in the model card: tuned on stand-in models whose probabilities are chosen, so the
 right value can be worked out by hand."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sketch_model.inference.classifier import Classifier
 from sketch_model.modelcard import DEFAULT_ACCEPT_THRESHOLD, ModelCard, ModelError
 from sketch_model.training.dataset import Dataset
 from sketch_model.training.metrics import (
@@ -17,9 +15,8 @@ from sketch_model.training.metrics import (
     tune_accept_threshold,
     tune_and_score,
 )
-from testkit.models import TableRuntime, table_drawings
+from testkit.models import table_classifier, table_drawings
 
-STAND_IN = Path("stand-in.keras")  # a card's path: nothing is read from it
 CLASSES = ["cat", "dog", "other"]
 CAT, DOG = (0.9, 0.05, 0.05), (0.05, 0.9, 0.05)
 PLAIN_OTHER = (0.02, 0.02, 0.96)
@@ -32,8 +29,8 @@ def _stand_in(rows, labels, metadata=None):
     x = table_drawings(len(rows))
     y = np.array([CLASSES.index(label) for label in labels])
     data = Dataset(CLASSES, x={"validation": x, "test": x}, y={"validation": y, "test": y})
-    card = ModelCard(STAND_IN, metadata or {"classes": CLASSES, "reject_class": "other"})
-    return Classifier(TableRuntime(rows), card), data
+    return table_classifier(rows, metadata or {"classes": CLASSES, "reject_class": "other"}), \
+        data
 
 
 def _round(cat_like: int):

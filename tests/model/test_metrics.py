@@ -2,13 +2,10 @@
 accuracy, and the "unsure" thresholds (``sketch_model.training.metrics``), on stand-in models
 whose probabilities are chosen."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sketch_model.inference.classifier import Classifier
-from sketch_model.modelcard import ModelCard
 from sketch_model.training.dataset import Dataset
 from sketch_model.training.metrics import (
     MAX_KNOWN_UNSURE,
@@ -16,9 +13,7 @@ from sketch_model.training.metrics import (
     tune_class_bias,
     tune_thresholds,
 )
-from testkit.models import TableRuntime, table_drawings
-
-STAND_IN = Path("stand-in.keras")  # a card's path: nothing is read from it
+from testkit.models import table_classifier, table_drawings
 
 
 def test_class_bias_is_tuned_on_validation_for_balanced_accuracy(tmp_path):
@@ -31,7 +26,7 @@ def test_class_bias_is_tuned_on_validation_for_balanced_accuracy(tmp_path):
     y = np.array([0] * 100 + [1] * 100)
     data = Dataset(["cat", "dog"], x={"validation": x, "test": x}, y={"validation": y, "test": y})
     metadata = {"classes": ["cat", "dog"], "unsure_threshold": 0.0}
-    classifier = Classifier(TableRuntime(table), ModelCard(tmp_path / "table.keras", metadata))
+    classifier = table_classifier(table, metadata, tmp_path / "table.keras")
     assert classifier.probabilities(x).argmax(1)[100:].mean() == pytest.approx(0.7)
 
     bias = tune_class_bias(classifier, data)
@@ -52,7 +47,7 @@ def _validation_set(known_rows, other_rows):
     data = Dataset(classes=["cat", "dog", "other"])
     data.x["validation"] = table_drawings(len(table))
     data.y["validation"] = np.array(labels)
-    return TableRuntime(table), data
+    return table, data
 
 
 def test_thresholds_are_tuned_to_catch_other_while_sparing_the_animals():
@@ -60,9 +55,8 @@ def test_thresholds_are_tuned_to_catch_other_while_sparing_the_animals():
     known = [(p, 0.95 - p - o, o) for p, o in zip(rng.uniform(0.5, 0.9, 100),
                                                    rng.uniform(0.0, 0.05, 100))]
     other = [(0.7 - o, 0.3, o) for o in rng.uniform(0.1, 0.3, 50)]  # "other" never outweighs
-    runtime, data = _validation_set(known, other)
-    classifier = Classifier(runtime, ModelCard(STAND_IN, {"classes": data.classes,
-                                                          "reject_class": "other"}))
+    table, data = _validation_set(known, other)
+    classifier = table_classifier(table, {"classes": data.classes, "reject_class": "other"})
     floor, other_threshold = tune_thresholds(classifier, data)
     assert other_threshold < 0.1  # a threshold of its own catches them
     classifier.unsure_threshold, classifier.other_threshold = floor, other_threshold
@@ -70,7 +64,6 @@ def test_thresholds_are_tuned_to_catch_other_while_sparing_the_animals():
     unsure = classifier.unsure(probabilities)
     assert unsure[:100].mean() <= MAX_KNOWN_UNSURE and unsure[100:].mean() == 1.0
 
-    runtime, data = _validation_set(known, [])
-    classifier = Classifier(runtime, ModelCard(STAND_IN, {"classes": data.classes,
-                                                          "reject_class": "other"}))
+    table, data = _validation_set(known, [])
+    classifier = table_classifier(table, {"classes": data.classes, "reject_class": "other"})
     assert tune_thresholds(classifier, data)[1] == 1.0  # no "other" drawings: no evidence
