@@ -3,16 +3,13 @@ them, and how errors reach the terminal (one line, exit 1; a wrong command line,
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 import quickdraw
 from feedback import Store
-from testkit.paths import REPO
+from testkit.commands import assert_one_error_line as assert_error_line
+from testkit.commands import run_module
 from testkit.postgres import DRAWING
 from testkit.server import free_port
 
@@ -21,19 +18,11 @@ pytestmark = pytest.mark.timeout(120)
 
 def run(*args, timeout=60):
     """The command in a child process, with no SKETCHBOOK_ setting of the developer's."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SKETCHBOOK_")}
-    return subprocess.run([sys.executable, "-m", "feedback", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+    return run_module("feedback", *args, unset="SKETCHBOOK_", timeout=timeout)
 
 
 def assert_one_error_line(result, *words):
-    assert result.returncode == 1, result
-    assert "Traceback" not in result.stderr and result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for word in words:
-        assert word in lines[0]
+    assert_error_line(result, *words, quiet=True)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 import importlib
 import io
-import os
 import socket
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import quickdraw
 from quickdraw.__main__ import main
 from sketch_model.facts import PIXELS
 from testkit.bucket import FakeQuickDraw
+from testkit.commands import assert_one_error_line, run_module
 from testkit.paths import REPO, SHARED_QUICKDRAW
 
 pytestmark = pytest.mark.timeout(60)
@@ -39,19 +39,7 @@ def server():
 
 def run(*args, env=None, timeout=30):
     """The real command in a child process, as a person would run it."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("QUICKDRAW_")}
-    clean.update(env or {})
-    return subprocess.run([sys.executable, "-m", "quickdraw", *args], cwd=REPO, env=clean,
-                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-
-
-def assert_one_error_line(result, *words):
-    assert result.returncode == 1, result
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for word in words:
-        assert word in lines[0]
+    return run_module("quickdraw", *args, unset="QUICKDRAW_", env=env, timeout=timeout)
 
 
 def test_fetch_prints_one_line_per_category(server, tmp_path):
