@@ -62,7 +62,8 @@ def fetch(name: str, limit: int | None = None, *, source: PathLike | None = None
           timeout: float | None = None) -> Path:
     """Ensure the cache holds at least the first ``limit`` drawings of ``name``.
 
-    ``limit=None`` means the whole file. Returns the path of the cached
+    ``limit=None`` means every drawing of the sources. ``source``: one source or a list of
+    them, read in order (default ``QUICKDRAW_SOURCE``, else the official bucket). Returns the path of the cached
     ``.npy`` file (which may hold more rows than asked for, or fewer if the
     source has fewer). ``progress``: None shows a bar on long downloads when
     stderr is a terminal, True always, False never. ``timeout`` is in seconds.

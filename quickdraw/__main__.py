@@ -1,6 +1,6 @@
 """Command line: ``python -m quickdraw fetch|list|info``.
 
-    python -m quickdraw fetch cat dog "sea turtle" --limit 5000 [--source S] [--cache DIR]
+    python -m quickdraw fetch cat dog "sea turtle" --limit 5000 [--source S ...] [--cache DIR]
     python -m quickdraw fetch ant --strokes --limit 25 [--source S]
     python -m quickdraw list
     python -m quickdraw info [--cache DIR]
@@ -50,7 +50,9 @@ def parser() -> argparse.ArgumentParser:
                    help="drawings per category (default: the whole file)")
     f.add_argument("--strokes", action="store_true",
                    help="simplified stroke drawings (.ndjson) instead of bitmaps")
-    f.add_argument("--source", help=f"base URL or folder (default: $QUICKDRAW_SOURCE or "
+    f.add_argument("--source", action="append",
+                   help=f"base URL or folder; repeat it to read a category from several, in "
+                        f"order (default: $QUICKDRAW_SOURCE or "
                                     f"{config.DEFAULT_SOURCE}; with --strokes, "
                                     f"$QUICKDRAW_STROKES_SOURCE or "
                                     f"{config.DEFAULT_STROKES_SOURCE})")
@@ -99,10 +101,7 @@ def _info(args) -> int:
         good, bad = store.scan()
         width = max((len(e.name) for e in good), default=0)
         for e in good:
-            if e.source is None:
-                note = "source unknown"
-            else:
-                note = f"{'all' if e.complete else 'first'} drawings of {e.source}"
+            note = _origin(e)
             print(f"{e.name:<{width}}  {kind}  {e.rows:>7} drawings  {_size(e.bytes):>9}  "
                   f"{e.path}  ({note})")
         for path, problem in bad:
@@ -111,6 +110,17 @@ def _info(args) -> int:
         count += len(good)
     print(f"{count} cached {'file' if count == 1 else 'files'}, {_size(total)}")
     return 0
+
+
+def _origin(entry) -> str:
+    """Which source gave what, e.g. "all drawings of A (5000) + B (975)"."""
+    if entry.source is None:
+        return "source unknown"
+    how = "all" if entry.complete else "first"
+    if len(entry.parts) == 1:
+        return f"{how} drawings of {entry.source}"
+    return f"{how} drawings of " + " + ".join(
+        f"{source} ({rows if rows else 'none'})" for source, rows in entry.parts)
 
 
 def main(argv: list[str] | None = None) -> int:

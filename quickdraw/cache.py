@@ -2,12 +2,17 @@
 
 Bitmaps are one ``<name>.npy`` per category, a plain, valid numpy file (``np.load`` reads
 it); stroke drawings are one ``simplified/<name>.ndjson``, the source's lines, one drawing
-each. Beside
-each is a small ``<name>.json`` sidecar that remembers where the drawings came from (the
-source, and where in the source file they end), so that a later, larger request can fetch only
-the missing drawings from the same source and a request for "everything" knows without asking
-the network whether the file is complete. Without a sidecar (or with one that disagrees with
-the file) the drawings are still used when there are enough of them, but never extended.
+each. Beside each is a small ``<name>.json`` sidecar that remembers where the drawings came
+from (the source, and where in the source file they end), so that a later, larger request can
+fetch only the missing drawings from the same source and a request for "everything" knows
+without asking the network whether the file is complete. Without a sidecar (or with one that
+disagrees with the file) the drawings are still used when there are enough of them, but never
+extended.
+
+A category read from several sources is still one file: the rows of the first source, then
+those of the next. Its sidecar lists the parts in order (``{"parts": [...]}``), one origin a
+source, a source without the category an :class:`Absent` part; every part but the last is
+complete, so more drawings are only ever added at the end.
 
 Files are only ever replaced atomically (``os.replace`` of a checked temporary
 file written in the same folder), so the cache never holds a half-written file;
@@ -45,7 +50,27 @@ class Origin:
     source: str
     header_length: int  # of the source file: row K starts at header_length + K * ROW_BYTES
     source_rows: int  # rows in the whole source file
-    rows: int  # rows in the cached file when the sidecar was written
+    rows: int  # rows of this source in the cached file when the sidecar was written
+
+    @property
+    def complete(self) -> bool:
+        return self.rows == self.source_rows
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "header_length": self.header_length,
+                "source_rows": self.source_rows, "rows": self.rows}
+
+
+@dataclass(frozen=True)
+class Absent:
+    """A source that has no file for the category (a part of no rows)."""
+
+    source: str
+    rows: int = 0
+    complete: bool = True
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "absent": True}
 
 
 @dataclass(frozen=True)
@@ -56,8 +81,9 @@ class CachedFile:
     rows: int
     bytes: int
     path: Path
-    source: str | None = None  # None when unknown (no or stale sidecar)
-    complete: bool = False  # True when it holds every row of that source
+    source: str | None = None  # None when unknown (no or stale sidecar); " + " between several
+    complete: bool = False  # True when it holds every row of its sources
+    parts: tuple = ()  # (source, rows) of each source in order; rows 0 for an absent one
 
     def __iter__(self) -> Iterator:
         """Unpacks as ``(name, rows, bytes, path)``."""
@@ -95,9 +121,44 @@ class _Store:
             return None
         return raw if isinstance(raw, dict) else None
 
-    def _describe(self, name: str) -> tuple[CachedFile, object]:  # pragma: no cover
-        """Check the cached file of ``name``: its entry and origin, or QuickDrawError/OSError."""
+    def _part(self, raw: dict):  # pragma: no cover - interface
+        """One part's origin from its sidecar entry (ValueError/KeyError/TypeError if bad)."""
         raise NotImplementedError
+
+    def _origins(self, name: str, rows: int) -> list | None:
+        """The parts the sidecar of ``name`` lists, if they add up to the ``rows`` the file
+        holds (else None: the sidecar describes another version of the file)."""
+        raw = self._sidecar(name)
+        try:
+            listed = raw["parts"] if "parts" in raw else [raw]
+            origins = [Absent(str(part["source"])) if part.get("absent") is True
+                       else self._part(part) for part in listed]
+        except (AttributeError, ValueError, KeyError, TypeError):
+            return None
+        if not origins or any(o is None for o in origins) or \
+                sum(o.rows for o in origins) != rows or \
+                not all(o.complete for o in origins[:-1]):
+            return None
+        return origins
+
+    def _entry(self, name: str, rows: int, size: int) -> tuple[CachedFile, list | None]:
+        origins = self._origins(name, rows)
+        source = " + ".join(o.source for o in origins) if origins else None
+        entry = CachedFile(name=name, rows=rows, bytes=size, path=self.path(name),
+                           source=source,
+                           complete=bool(origins and all(o.complete for o in origins)),
+                           parts=tuple((o.source, o.rows) for o in origins or ()))
+        return entry, origins
+
+    def _describe(self, name: str) -> tuple[CachedFile, list | None]:  # pragma: no cover
+        """Check the cached file of ``name``: its entry and origins, or QuickDrawError/OSError."""
+        raise NotImplementedError
+
+    def _sidecar_of(self, origins: list) -> dict:
+        """The sidecar for these parts: one part's origin as it is, several as a list."""
+        if len(origins) == 1 and not isinstance(origins[0], Absent):
+            return origins[0].to_json()
+        return {"parts": [o.to_json() for o in origins]}
 
     @contextlib.contextmanager
     def locked(self, name: str):
@@ -120,8 +181,8 @@ class _Store:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def lookup(self, name: str) -> tuple[CachedFile, object] | None:
-        """The valid cached file of ``name`` and its origin, or None.
+    def lookup(self, name: str) -> tuple[CachedFile, list | None] | None:
+        """The valid cached file of ``name`` and its origins (one a source), or None.
 
         A file that exists but fails the check is reported on stderr and
         removed, so that it is fetched again.
@@ -232,37 +293,27 @@ class Cache(_Store):
 
     suffix = ".npy"
 
-    # -- reading ---------------------------------------------------------
-    def _origin(self, name: str, rows: int) -> Origin | None:
-        raw = self._sidecar(name)
-        try:
-            origin = Origin(source=str(raw["source"]), header_length=int(raw["header_length"]),
-                            source_rows=int(raw["source_rows"]), rows=int(raw["rows"]))
-        except (ValueError, KeyError, TypeError):
+    def _part(self, raw: dict) -> Origin | None:
+        origin = Origin(source=str(raw["source"]), header_length=int(raw["header_length"]),
+                        source_rows=int(raw["source_rows"]), rows=int(raw["rows"]))
+        if origin.source_rows < origin.rows or origin.header_length < 10:
             return None
-        if origin.rows != rows or origin.source_rows < rows or origin.header_length < 10:
-            return None  # the sidecar describes another version of the file
         return origin
 
-    def _describe(self, name: str) -> tuple[CachedFile, Origin | None]:
+    def _describe(self, name: str) -> tuple[CachedFile, list[Origin | Absent] | None]:
         """Check the cached file of ``name``; raises QuickDrawError/OSError if bad."""
-        path = self.path(name)
-        header = npy.inspect_file(path)
-        origin = self._origin(name, header.rows)
-        entry = CachedFile(name=name, rows=header.rows, bytes=header.file_size, path=path,
-                           source=origin.source if origin else None,
-                           complete=bool(origin and origin.source_rows == header.rows))
-        return entry, origin
+        header = npy.inspect_file(self.path(name))
+        return self._entry(name, header.rows, header.file_size)
 
     # -- writing ---------------------------------------------------------
-    def commit(self, name: str, f, origin: Origin) -> CachedFile:
+    def commit(self, name: str, f, origins: list) -> CachedFile:
         """Check the finished temporary file ``f`` and atomically make it the cache."""
         self._flush(f)
         header = npy.inspect_file(f.name)  # raises if we wrote something wrong
-        if header.rows != origin.rows:
-            raise CacheError(f"internal error: wrote {header.rows} rows instead of {origin.rows}")
-        self._install(name, f, {"source": origin.source, "header_length": origin.header_length,
-                                "source_rows": origin.source_rows, "rows": origin.rows})
+        rows = sum(o.rows for o in origins)
+        if header.rows != rows:
+            raise CacheError(f"internal error: wrote {header.rows} rows instead of {rows}")
+        self._install(name, f, self._sidecar_of(origins))
         entry, _ = self._describe(name)
         return entry
 
@@ -277,6 +328,14 @@ class StrokeOrigin:
     complete: bool  # the source file has no more lines
     source_size: int | None = None  # bytes in the whole source file, when it said
 
+    @property
+    def rows(self) -> int:
+        return self.lines
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "end": self.end, "lines": self.lines,
+                "complete": self.complete, "source_size": self.source_size}
+
 
 class StrokeCache(_Store):
     """The ``simplified/<name>.ndjson`` stroke files of a cache folder: the first N drawings
@@ -287,39 +346,29 @@ class StrokeCache(_Store):
     def __init__(self, folder: Path) -> None:
         super().__init__(Path(folder) / "simplified")
 
-    def _origin(self, name: str, lines: int) -> StrokeOrigin | None:
-        raw = self._sidecar(name)
-        try:
-            size = raw.get("source_size")
-            origin = StrokeOrigin(source=str(raw["source"]), end=int(raw["end"]),
-                                  lines=int(raw["lines"]), complete=bool(raw["complete"]),
-                                  source_size=None if size is None else int(size))
-        except (AttributeError, ValueError, KeyError, TypeError):
-            return None
-        if origin.lines != lines or origin.end < lines or (
+    def _part(self, raw: dict) -> StrokeOrigin | None:
+        size = raw.get("source_size")
+        origin = StrokeOrigin(source=str(raw["source"]), end=int(raw["end"]),
+                              lines=int(raw["lines"]), complete=bool(raw["complete"]),
+                              source_size=None if size is None else int(size))
+        if origin.end < origin.lines or (
                 origin.complete and origin.source_size not in (None, origin.end)):
-            return None  # the sidecar describes another version of the file
+            return None
         return origin
 
-    def _describe(self, name: str) -> tuple[CachedFile, StrokeOrigin | None]:
+    def _describe(self, name: str) -> tuple[CachedFile, list[StrokeOrigin | Absent] | None]:
         """Check the cached file of ``name`` (whole lines only); raises if it is not."""
-        path = self.path(name)
-        lines, size = _count_lines(path)
-        origin = self._origin(name, lines)
-        entry = CachedFile(name=name, rows=lines, bytes=size, path=path,
-                           source=origin.source if origin else None,
-                           complete=bool(origin and origin.complete))
-        return entry, origin
+        lines, size = _count_lines(self.path(name))
+        return self._entry(name, lines, size)
 
-    def commit(self, name: str, f, origin: StrokeOrigin) -> CachedFile:
+    def commit(self, name: str, f, origins: list) -> CachedFile:
         """Check the finished temporary file ``f`` and atomically make it the cache."""
         self._flush(f)
         lines, _ = _count_lines(Path(f.name))  # raises if we wrote something wrong
-        if lines != origin.lines:
-            raise CacheError(f"internal error: wrote {lines} lines instead of {origin.lines}")
-        self._install(name, f, {"source": origin.source, "end": origin.end,
-                                "lines": origin.lines, "complete": origin.complete,
-                                "source_size": origin.source_size})
+        expected = sum(o.rows for o in origins)
+        if lines != expected:
+            raise CacheError(f"internal error: wrote {lines} lines instead of {expected}")
+        self._install(name, f, self._sidecar_of(origins))
         entry, _ = self._describe(name)
         return entry
 

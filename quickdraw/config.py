@@ -2,7 +2,10 @@
 
 ``QUICKDRAW_SOURCE``  where ``<name>.npy`` files come from: a base URL (http/https),
                       a ``file://`` URL or a local folder (relative to the current
-                      directory). Default: Google's official numpy_bitmap bucket.
+                      directory), or several of them separated by spaces (quote one
+                      that holds a space, as in a shell): a category's drawings are
+                      then the rows of every source that has it, in that order.
+                      Default: Google's official numpy_bitmap bucket.
 ``QUICKDRAW_STROKES_SOURCE``  the same for the simplified stroke drawings,
                       ``<name>.ndjson``. Default: the official bucket's simplified folder.
 ``QUICKDRAW_CACHE``   the folder downloaded files are kept in. Default:
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import shlex
 from pathlib import Path
 
 from .errors import QuickDrawError
@@ -32,18 +36,43 @@ def _env(name: str) -> str | None:
     return value or None
 
 
-def source(explicit: str | os.PathLike | None = None) -> str:
-    """The source of bitmaps to fetch from, as the user wrote it (URL or folder path)."""
-    if explicit is not None and str(explicit).strip():
-        return str(explicit).strip()
-    return _env("QUICKDRAW_SOURCE") or DEFAULT_SOURCE
+Sources = str | os.PathLike | list | tuple | None  # one source, or several in order
 
 
-def strokes_source(explicit: str | os.PathLike | None = None) -> str:
-    """The source of simplified stroke drawings, as the user wrote it (URL or folder path)."""
-    if explicit is not None and str(explicit).strip():
-        return str(explicit).strip()
-    return _env("QUICKDRAW_STROKES_SOURCE") or DEFAULT_STROKES_SOURCE
+def source(explicit: Sources = None) -> list[str]:
+    """The sources of bitmaps to fetch from, in order, as the user wrote them (URLs or
+    folder paths)."""
+    return _sources(explicit, "QUICKDRAW_SOURCE", DEFAULT_SOURCE)
+
+
+def strokes_source(explicit: Sources = None) -> list[str]:
+    """The sources of simplified stroke drawings, in order, as the user wrote them."""
+    return _sources(explicit, "QUICKDRAW_STROKES_SOURCE", DEFAULT_STROKES_SOURCE)
+
+
+def _sources(explicit: Sources, variable: str, default: str) -> list[str]:
+    """``explicit`` (one source, or a list of them) when it names any, else the variable's
+    list, else the default. A variable that names one existing folder is that folder even
+    when its name holds a space, as before lists were possible."""
+    if isinstance(explicit, (list, tuple)):
+        named = [str(one).strip() for one in explicit if one is not None and str(one).strip()]
+    else:
+        named = [str(explicit).strip()] if explicit is not None and str(explicit).strip() \
+            else []
+    if named:
+        return list(dict.fromkeys(named))
+    value = _env(variable)
+    if value is None:
+        return [default]
+    if os.path.isdir(os.path.expanduser(value)):
+        return [value]
+    try:
+        named = shlex.split(value)
+    except ValueError as error:
+        raise QuickDrawError(f"{variable} cannot be read as a list of sources ({error}): "
+                             "separate them by spaces and quote one that holds a space"
+                             ) from None
+    return list(dict.fromkeys(named)) or [default]
 
 
 def cache_dir(explicit: str | os.PathLike | None = None) -> Path:

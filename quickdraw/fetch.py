@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from . import config, npy
-from .cache import Cache, CachedFile, Origin
+from .cache import Absent, Cache, CachedFile, Origin
 from .categories import validate
-from .errors import CacheError, QuickDrawError, TruncatedData
+from .errors import CacheError, MissingFile, QuickDrawError, TruncatedData
 from .npy import ROW_BYTES
 from .sources import Reply, Source, open_source
 
@@ -179,104 +179,162 @@ def _check_size(reply: Reply | None, header: npy.Header) -> None:
                             f"{reply.total} bytes ({have} drawings)")
 
 
-def _download(name: str, limit: int | None, src: Source, store: Cache,
-              progress: bool | None) -> FetchResult:
-    """Fetch the first ``limit`` rows (all when None) from scratch."""
-    bar = Progress(progress, name)
-    stream = _Stream(src, name, 0, None if limit is None else GUESS_HEADER + limit * ROW_BYTES, bar)
-    try:
-        with store.writer(name) as out:
+class Bitmaps:
+    """How rows of ``.npy`` sources go into one cached file: a header, then each source's
+    rows in turn (see :func:`fetch_into`)."""
+
+    unit = "B"  # of the progress bar
+
+    def begin(self, out) -> None:
+        write(out, npy.build_header(0))  # a placeholder of the same length: see end()
+
+    def end(self, out, rows: int) -> None:
+        out.seek(0)
+        write(out, npy.build_header(rows))
+        out.seek(0, 2)
+
+    def copy_cached(self, entry: CachedFile, out) -> None:
+        """The rows of the cached file, without its header."""
+        old = npy.inspect_file(entry.path)
+        with open(entry.path, "rb") as cached:
+            cached.seek(old.length)
+            while data := cached.read(CHUNK):
+                write(out, data)
+
+    def new(self, name: str, src: Source, out, want: int | None, bar: Progress
+            ) -> tuple[Origin, int]:
+        """The first ``want`` rows (all when None) of ``src``'s file, appended to ``out``."""
+        stream = _Stream(src, name, 0, None if want is None else GUESS_HEADER + want * ROW_BYTES,
+                         bar)
+        try:
             head = stream.read_upto(npy.PREFIX_LEN)
             where = stream.reply.where if stream.reply else src.describe(name)
             length = npy.header_length(head, where)
-            if limit is not None:
-                stream.stop = length + limit * ROW_BYTES  # the guess may have been wrong
+            if want is not None:
+                stream.stop = length + want * ROW_BYTES  # the guess may have been wrong
             head += stream.copy(max(0, length - len(head)), None, "the .npy header")
             header = npy.parse_header(head, where)
             _check_size(stream.reply, header)
-            rows = header.rows if limit is None else min(limit, header.rows)
+            rows = header.rows if want is None else min(want, header.rows)
             stream.stop = header.length + rows * ROW_BYTES
-            write(out, npy.build_header(rows))
             bar.start(stream.stop, stream.pos)
             stream.copy(stream.stop - stream.pos, out, f"the first {rows} drawings")
+        finally:
             stream.close()
-            entry = store.commit(name, out, Origin(src.id, header.length, header.rows, rows))
-    finally:
-        stream.close()
-        bar.close()
-    return FetchResult(name, entry.path, entry.rows, stream.read_bytes)
+        return Origin(src.id, header.length, header.rows, rows), stream.read_bytes
 
-
-def _extend(name: str, limit: int | None, src: Source, store: Cache,
-            entry: CachedFile, origin: Origin, progress: bool | None) -> FetchResult:
-    """Add rows ``entry.rows .. limit`` fetched from the same source to a cached file."""
-    rows = origin.source_rows if limit is None else min(limit, origin.source_rows)
-    start = origin.header_length + entry.rows * ROW_BYTES
-    stop = origin.header_length + rows * ROW_BYTES
-    bar = Progress(progress, name)
-    stream = _Stream(src, name, start, stop, bar)
-    try:
-        with store.writer(name) as out:
+    def more(self, name: str, src: Source, out, origin: Origin, want: int | None,
+             bar: Progress) -> tuple[Origin, int]:
+        """Rows ``origin.rows ..`` of ``src``'s file (``want`` more at most), appended to
+        ``out``; SourceChanged when the file is not the one ``origin`` describes."""
+        rows = origin.source_rows if want is None else min(origin.rows + want,
+                                                           origin.source_rows)
+        start = origin.header_length + origin.rows * ROW_BYTES
+        stop = origin.header_length + rows * ROW_BYTES
+        stream = _Stream(src, name, start, stop, bar)
+        try:
             reply = stream.open()
             if reply.total is not None and reply.total != (
                     origin.header_length + origin.source_rows * ROW_BYTES):
                 raise SourceChanged
-            write(out, npy.build_header(rows))
-            old = npy.inspect_file(entry.path)
-            with open(entry.path, "rb") as cached:
-                cached.seek(old.length)
-                while True:
-                    data = cached.read(CHUNK)
-                    if not data:
-                        break
-                    write(out, data)
             bar.start(stop - start, 0)
             stream.copy(stop - start, out, f"the first {rows} drawings")
+        finally:
             stream.close()
-            new = store.commit(name, out, Origin(src.id, origin.header_length,
-                                                 origin.source_rows, rows))
-    finally:
-        stream.close()
-        bar.close()
-    return FetchResult(name, new.path, new.rows, stream.read_bytes)
+        return Origin(src.id, origin.header_length, origin.source_rows, rows), stream.read_bytes
 
 
 def fetch_file(name: str, limit: int | None = None, *, source=None, cache=None,
                progress: bool | None = None, timeout: float | None = None) -> FetchResult:
     """Make sure the cache holds the first ``limit`` drawings of ``name`` (all if None).
 
-    The cache is used as is when it holds enough rows (whatever source they
-    came from), or all rows of the requested source. Otherwise the missing
-    rows are fetched: appended when the cached rows came from the same source,
-    from scratch when not. ``progress``: None shows a bar on long downloads
-    when stderr is a terminal, True always, False never.
+    ``source`` is one source or a list of them (default: QUICKDRAW_SOURCE, else the official
+    bucket): the drawings of ``name`` are the rows of every source that has a file for it, in
+    that order. The cache is used as is when it holds enough rows (whatever source they
+    came from), or all rows of the requested sources. Otherwise the missing rows are
+    fetched: appended when the cached rows came from the same sources, from scratch when
+    not. ``progress``: None shows a bar on long downloads when stderr is a terminal, True
+    always, False never.
     """
     name = validate(name)
-    return fetch_into(Cache(config.cache_dir(cache)),
-                      open_source(config.source(source), config.timeout(timeout)),
-                      name, check_limit(limit), _download, _extend, progress)
+    seconds = config.timeout(timeout)
+    sources = [open_source(spec, seconds) for spec in config.source(source)]
+    return fetch_into(Cache(config.cache_dir(cache)), sources, name, check_limit(limit),
+                      Bitmaps(), progress)
 
 
-def fetch_into(store, src: Source, name: str, limit: int | None, download, extend,
+def fetch_into(store, sources: list[Source], name: str, limit: int | None, kind,
                progress: bool | None) -> FetchResult:
     """The cache-first fetch both kinds of file share: ``store``'s file of ``name`` when it
-    holds enough drawings (or all of ``src``'s), else ``extend`` it when it came from ``src``,
-    else ``download`` it anew. One process at a time works on a name (a lock file), so two
-    trainers starting at once do not write the same file."""
+    holds enough drawings (or all of ``sources``'), else that file with the missing
+    drawings added when it came from the same sources, else the file anew. One process at
+    a time works on a name (a lock file), so two trainers starting at once do not write the
+    same file."""
+    ids = [src.id for src in sources]
     with store.locked(name):
         found = store.lookup(name)
+        kept: list = []
+        entry = None
         if found is not None:
-            entry, origin = found
-            if (limit is not None and entry.rows >= limit) or (
-                    entry.complete and entry.source == src.id):
+            entry, origins = found
+            if limit is not None and entry.rows >= limit:
                 return FetchResult(name, entry.path, entry.rows, 0)
-            if origin is not None and origin.source == src.id:
-                try:
-                    return extend(name, limit, src, store, entry, origin, progress)
-                except SourceChanged:
-                    print(f"warning: {src.describe(name)} has changed since it was cached; "
-                          "fetching it again from the start", file=sys.stderr)
-        return download(name, limit, src, store, progress)
+            if origins and [o.source for o in origins] == ids and entry.complete:
+                return FetchResult(name, entry.path, entry.rows, 0)
+            if origins and [o.source for o in origins] == ids[:len(origins)]:
+                kept = origins
+        try:
+            return _assemble(store, sources, name, limit, kind, progress, entry, kept)
+        except SourceChanged as changed:
+            print(f"warning: {changed} has changed since it was cached; fetching it again "
+                  "from the start", file=sys.stderr)
+            return _assemble(store, sources, name, limit, kind, progress, None, [])
+
+
+def _assemble(store, sources: list[Source], name: str, limit: int | None, kind,
+              progress: bool | None, entry: CachedFile | None, kept: list) -> FetchResult:
+    """Write ``name``'s file anew: the cached drawings of the ``kept`` parts, then from each
+    source in turn what is missing, until there are ``limit`` (all when None). A source
+    that lacks the category is skipped (an :class:`Absent` part); none having it is the
+    MissingFile of the first."""
+    origins, have, downloaded, missing = list(kept), sum(o.rows for o in kept), 0, []
+    with store.writer(name) as out:
+        kind.begin(out)
+        if kept:
+            kind.copy_cached(entry, out)
+        for index, src in enumerate(sources):
+            want = None if limit is None else limit - have
+            if want == 0:
+                break
+            bar = Progress(progress, name, kind.unit)
+            try:
+                if index < len(kept) and kept[index].complete:
+                    continue
+                if index < len(kept):  # the last kept part: continue it
+                    try:
+                        origin, read = kind.more(name, src, out, kept[index], want, bar)
+                    except SourceChanged:
+                        raise SourceChanged(src.describe(name)) from None
+                    origins[index] = origin
+                else:
+                    try:
+                        origin, read = kind.new(name, src, out, want, bar)
+                    except MissingFile as error:
+                        missing.append(error)
+                        origins.append(Absent(src.id))
+                        continue
+                    origins.append(origin)
+            finally:
+                bar.close()
+            have += origin.rows - (kept[index].rows if index < len(kept) else 0)
+            downloaded += read
+        if not any(o.rows for o in origins):
+            if missing and len(missing) == len(sources):
+                raise missing[0] if len(missing) == 1 else MissingFile(
+                    f"no source has a file for '{name}': " + "; ".join(map(str, missing)))
+        kind.end(out, have)
+        new = store.commit(name, out, origins)
+    return FetchResult(name, new.path, new.rows, downloaded)
 
 
 def read_rows(path: Path, limit: int | None) -> np.ndarray:

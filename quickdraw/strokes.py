@@ -167,91 +167,101 @@ class _Lines:
         return self.at_end or (self.reply.total is not None and self.offset >= self.reply.total)
 
 
-def _copy_lines(lines: _Lines, out, name: str, have: int, limit: int | None,
-                progress: Progress) -> int:
-    """Check and write lines until there are ``limit`` (all if None); return how many now."""
-    while limit is None or have < limit:
+def _copy_lines(lines: _Lines, out, name: str, want: int | None, progress: Progress,
+                at_start: bool) -> int:
+    """Check and write lines until ``want`` are written (all if None); return how many.
+    ``at_start``: the lines begin the file, whose first line tells a stroke file."""
+    copied = 0
+    while want is None or copied < want:
         line = lines.next()
         if line is None:
             break
         where = f"line {lines.number} of {lines.reply.where}"
-        if have == 0 and not line.lstrip().startswith(b"{"):
+        if at_start and copied == 0 and not line.lstrip().startswith(b"{"):
             looks = "an HTML page" if line.lstrip()[:1] == b"<" else "something else"
             raise NotStrokeFile(f"{lines.reply.where} is not a simplified stroke file but "
                                 f"{looks} (it starts with {line[:40].decode('latin1')!r})")
         parse_drawing(line, name, where)
         write(out, line + b"\n")
-        have += 1
+        copied += 1
         progress.update(1)
-    return have
+    return copied
 
 
-def _download(name: str, limit: int | None, src: Source, store: StrokeCache,
-              progress: bool | None) -> FetchResult:
-    """Fetch the first ``limit`` lines (all when None) from scratch."""
-    bar = Progress(progress, name, unit="drawings")
-    reply = src.open(name, 0, None)
-    try:
-        lines = _Lines(reply, 0)
-        with store.writer(name) as out:
-            bar.start(limit, 0)
-            count = _copy_lines(lines, out, name, 0, limit, bar)
+class Strokes:
+    """How lines of ``.ndjson`` sources go into one cached file: each source's first lines
+    in turn (see :func:`~quickdraw.fetch.fetch_into`)."""
+
+    unit = "drawings"  # of the progress bar
+
+    def begin(self, out) -> None:
+        pass
+
+    def end(self, out, rows: int) -> None:
+        pass
+
+    def copy_cached(self, entry: CachedFile, out) -> None:
+        with open(entry.path, "rb") as cached:
+            while data := cached.read(CHUNK):
+                write(out, data)
+
+    def new(self, name: str, src: Source, out, want: int | None, bar: Progress
+            ) -> tuple[StrokeOrigin, int]:
+        """The first ``want`` lines (all when None) of ``src``'s file, appended to ``out``."""
+        reply = src.open(name, 0, None)
+        try:
+            lines = _Lines(reply, 0)
+            bar.start(want, 0)
+            count = _copy_lines(lines, out, name, want, bar, at_start=True)
             if count == 0:
                 raise NotStrokeFile(f"{reply.where} is empty, not a simplified stroke file")
-            entry = store.commit(name, out, StrokeOrigin(src.id, lines.offset, count,
-                                                         lines.complete, reply.total))
-    finally:
-        reply.close()
-        bar.close()
-    return FetchResult(name, entry.path, entry.rows, lines.read_bytes)
+        finally:
+            reply.close()
+        return (StrokeOrigin(src.id, lines.offset, count, lines.complete, reply.total),
+                lines.read_bytes)
 
+    def more(self, name: str, src: Source, out, origin: StrokeOrigin, want: int | None,
+             bar: Progress) -> tuple[StrokeOrigin, int]:
+        """Lines ``origin.lines + 1 ..`` of ``src``'s file (``want`` more at most), appended
+        to ``out``.
 
-def _extend(name: str, limit: int | None, src: Source, store: StrokeCache, entry: CachedFile,
-            origin: StrokeOrigin, progress: bool | None) -> FetchResult:
-    """Add lines ``entry.rows + 1 .. limit`` of the same source to a cached file.
-
-    The reply starts one byte early, at the line break that ends the cached lines: a source
-    whose file changed meanwhile shows it there (or in its size), and is fetched anew.
-    """
-    bar = Progress(progress, name, unit="drawings")
-    try:
-        reply = src.open(name, origin.end - 1, None)
-    except TruncatedData:  # nothing there any more: the file shrank
-        raise SourceChanged from None
-    try:
-        if (origin.source_size is not None and reply.total is not None
-                and reply.total != origin.source_size) or reply.read(1) != b"\n":
-            raise SourceChanged
-        lines = _Lines(reply, origin.end, number=entry.rows)
-        with store.writer(name) as out:
-            with open(entry.path, "rb") as cached:
-                while data := cached.read(CHUNK):
-                    write(out, data)
-            bar.start(limit, entry.rows)
-            count = _copy_lines(lines, out, name, entry.rows, limit, bar)
-            new = store.commit(name, out, StrokeOrigin(src.id, lines.offset, count,
-                                                       lines.complete,
-                                                       reply.total or origin.source_size))
-    finally:
-        reply.close()
-        bar.close()
-    return FetchResult(name, new.path, new.rows, lines.read_bytes + 1)
+        The reply starts one byte early, at the line break that ends the cached lines: a
+        source whose file changed meanwhile shows it there (or in its size), and is fetched
+        anew (SourceChanged).
+        """
+        try:
+            reply = src.open(name, origin.end - 1, None)
+        except TruncatedData:  # nothing there any more: the file shrank
+            raise SourceChanged from None
+        try:
+            if (origin.source_size is not None and reply.total is not None
+                    and reply.total != origin.source_size) or reply.read(1) != b"\n":
+                raise SourceChanged
+            lines = _Lines(reply, origin.end, number=origin.lines)
+            bar.start(want, 0)
+            count = _copy_lines(lines, out, name, want, bar, at_start=False)
+        finally:
+            reply.close()
+        return (StrokeOrigin(src.id, lines.offset, origin.lines + count, lines.complete,
+                             reply.total or origin.source_size), lines.read_bytes + 1)
 
 
 def fetch_strokes(name: str, limit: int | None = None, *, source=None, cache=None,
                   progress: bool | None = None, timeout: float | None = None) -> FetchResult:
     """Make sure the cache holds the first ``limit`` drawings of ``name`` (all if None) as
-    simplified strokes, reading as few bytes of the source as possible.
+    simplified strokes, reading as few bytes of the sources as possible.
 
-    The cache is used as is when it holds enough drawings (whatever source they came from),
-    or all drawings of the requested source; otherwise the missing ones are fetched: appended
-    when the cached lines came from the same source, from scratch when not.
+    ``source`` is one source or a list of them (default: QUICKDRAW_STROKES_SOURCE, else the
+    official bucket): the drawings are those of every source that has the category, in
+    order. The cache is used as is when it holds enough drawings (whatever source they came
+    from), or all drawings of the requested sources; otherwise the missing ones are fetched:
+    appended when the cached lines came from the same sources, from scratch when not.
     """
     name = validate(name)
-    return fetch_into(StrokeCache(config.cache_dir(cache)),
-                      open_source(config.strokes_source(source), config.timeout(timeout),
-                                  SUFFIX),
-                      name, check_limit(limit), _download, _extend, progress)
+    seconds = config.timeout(timeout)
+    sources = [open_source(spec, seconds, SUFFIX) for spec in config.strokes_source(source)]
+    return fetch_into(StrokeCache(config.cache_dir(cache)), sources, name, check_limit(limit),
+                      Strokes(), progress)
 
 
 def read_drawings(path: Path, name: str, limit: int | None = None) -> list[Drawing]:

@@ -142,7 +142,7 @@ def test_nothing_close_points_to_the_list():
 def test_default_source_and_cache(monkeypatch, tmp_path):
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert config.source() == config.DEFAULT_SOURCE
+    assert config.source() == [config.DEFAULT_SOURCE]
     assert config.DEFAULT_SOURCE.endswith("/quickdraw_dataset/full/numpy_bitmap")
     assert config.cache_dir() == tmp_path / "home" / ".cache" / "quickdraw"
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
@@ -152,10 +152,26 @@ def test_default_source_and_cache(monkeypatch, tmp_path):
     assert config.cache_dir() == tmp_path / "rel" / "cache"
     assert config.cache_dir(tmp_path / "x") == tmp_path / "x"
     monkeypatch.setenv("QUICKDRAW_SOURCE", "  http://127.0.0.1:9/qd  ")
-    assert config.source() == "http://127.0.0.1:9/qd"
-    assert config.source("elsewhere") == "elsewhere"
+    assert config.source() == ["http://127.0.0.1:9/qd"]
+    assert config.source("elsewhere") == ["elsewhere"]
     monkeypatch.setenv("QUICKDRAW_SOURCE", "")
-    assert config.source() == config.DEFAULT_SOURCE
+    assert config.source() == [config.DEFAULT_SOURCE]
+
+
+def test_several_sources_setting(monkeypatch, tmp_path):
+    """A list in the variable, separated by spaces and quoted as in a shell; an explicit list
+    wins; a folder whose name holds a space still works unquoted; repeats count once."""
+    monkeypatch.setenv("QUICKDRAW_STROKES_SOURCE", "a  'my folder' http://127.0.0.1:9/s a")
+    assert config.strokes_source() == ["a", "my folder", "http://127.0.0.1:9/s"]
+    assert config.strokes_source(["x", " ", "y"]) == ["x", "y"]
+    assert config.strokes_source([]) == ["a", "my folder", "http://127.0.0.1:9/s"]
+    spaced = tmp_path / "a mirror"
+    spaced.mkdir()
+    monkeypatch.setenv("QUICKDRAW_SOURCE", str(spaced))
+    assert config.source() == [str(spaced)]
+    monkeypatch.setenv("QUICKDRAW_SOURCE", "'unclosed")
+    with pytest.raises(QuickDrawError, match="QUICKDRAW_SOURCE.*quote"):
+        config.source()
 
 
 def test_timeout_setting(monkeypatch):
