@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -53,6 +53,8 @@ class ModelCard:
 
     path: Path
     metadata: dict
+    # (file identity, hex digest) of the .keras file last hashed: see digest()
+    _digest: tuple | None = field(default=None, repr=False, compare=False)
 
     # --- the files
 
@@ -121,9 +123,18 @@ class ModelCard:
             raise ModelError(f"Model file {self.path} cannot be loaded: {error}") from None
 
     def digest(self) -> str:
-        """SHA-256 of the ``.keras`` file, in hex: what an export records it was made from."""
+        """SHA-256 of the ``.keras`` file, in hex: what an export records it was made from.
+
+        Hashed once while the file stays the same (its inode, size and modification time):
+        loading a model checks its export against it and the app records it with every
+        taught drawing, and the next issue's models are three times the size.
+        """
         with open(self.path, "rb") as file:
-            return hashlib.file_digest(file, "sha256").hexdigest()
+            stat = os.fstat(file.fileno())
+            identity = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+            if self._digest is None or self._digest[0] != identity:
+                self._digest = (identity, hashlib.file_digest(file, "sha256").hexdigest())
+        return self._digest[1]
 
     def litert_export(self) -> tuple[Path | None, str]:
         """The LiteRT export that may serve this ``.keras`` file, or None and why there is none.

@@ -138,15 +138,11 @@ class Classifier:
         temperature = self.temperature if temperature is None else temperature
         if not self._bias and temperature == 1.0:
             return outputs
-        return scaled(self._biased_logs(outputs), temperature)
+        return scaled(self.biased_logs(outputs), temperature)
 
-    def log_outputs(self, bitmaps: np.ndarray) -> np.ndarray:
-        """Log probabilities of the model with the class bias but no temperature: what
+    def biased_logs(self, outputs: np.ndarray) -> np.ndarray:
+        """Log probabilities of model outputs with the class bias but no temperature: what
         calibration fits the temperature to."""
-        return self._biased_logs(self.runtime.batch(
-            as_batch(bitmaps)))
-
-    def _biased_logs(self, outputs: np.ndarray) -> np.ndarray:
         return np.log(np.clip(outputs, 1e-30, None)) + self._shifts
 
     def probabilities(self, bitmaps: np.ndarray) -> np.ndarray:

@@ -2,6 +2,9 @@
 
 Tuning, in order: a log-probability shift per class (post-hoc logit adjustment), the
 temperature (``calibration``), then the "unsure" thresholds and the game's accept threshold.
+The validation split goes through the network once (``validation_outputs``); every tuner
+works from those outputs, since the bias and temperature are applied to them, not to the
+drawings.
 Measuring: accuracy, balanced and
 top-3 accuracy, per-class figures and the confusion matrix, how often it says "unsure" on the
 known classes, on "other" and on the held-out categories it never trained on, and the
@@ -10,8 +13,11 @@ calibration error.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from ..facts import as_batch
 from ..inference.classifier import Classifier
 from .calibration import fit_temperature, reliability
 from .dataset import Dataset
@@ -27,15 +33,33 @@ MAX_FALSE_ACCEPT = 0.02
 ACCEPT_GRID = np.round(np.arange(0.01, 1.0, 0.01), 2)  # thresholds considered, lowest first
 
 
+@dataclass(frozen=True)
+class Outputs:
+    """The network's outputs for the validation split (before class bias and temperature),
+    with its labels and which rows are of a known class rather than "other"."""
+
+    outputs: np.ndarray
+    y: np.ndarray
+    known: np.ndarray
+
+
+def validation_outputs(classifier: Classifier, data: Dataset) -> Outputs:
+    """The one pass of the validation split through ``classifier``'s network."""
+    return Outputs(classifier.runtime.batch(as_batch(data.x["validation"])),
+                   data.y["validation"], data.known_mask("validation"))
+
+
 def tune_and_score(classifier: Classifier, data: Dataset) -> dict:
     """Tune ``classifier``'s decisions on the validation split (class bias, temperature, then
     the "unsure" thresholds), score it on the test split, and record all of that in its
     metadata (what a model's ``.json`` keeps about it). Returns the test metrics with the
     rejection and calibration figures."""
-    classifier.class_bias = tune_class_bias(classifier, data)
-    classifier.temperature = tune_temperature(classifier, data)
-    classifier.unsure_threshold, classifier.other_threshold = tune_thresholds(classifier, data)
-    accept = tune_accept_threshold(classifier, data)
+    validation = validation_outputs(classifier, data)
+    classifier.class_bias = tune_class_bias(classifier, validation)
+    classifier.temperature = tune_temperature(classifier, validation)
+    classifier.unsure_threshold, classifier.other_threshold = tune_thresholds(classifier,
+                                                                              validation)
+    accept = tune_accept_threshold(classifier, validation)
     metrics = measure(classifier, data)
     classifier.metadata.update(class_bias=classifier.class_bias,
                                temperature=classifier.temperature,
@@ -45,18 +69,18 @@ def tune_and_score(classifier: Classifier, data: Dataset) -> dict:
     return metrics
 
 
-def tune_temperature(classifier: Classifier, data: Dataset) -> float:
+def tune_temperature(classifier: Classifier, validation: Outputs) -> float:
     """The temperature of lowest Brier score on the known classes' validation drawings
-    (``calibration.fit_temperature``).
+    (``calibration.fit_temperature``), with the classifier's class bias applied.
 
     The confidence the app shows is the best known class's probability, and people mostly
     draw the known classes: fitted on those drawings, it says how often such an answer is
     right. (Some probability always stays with "other", and fitted on every drawing the
     confidence on the known classes' own drawings would come out a little low.)
     """
-    rows = data.known_mask("validation")
-    return fit_temperature(classifier.log_outputs(data.x["validation"][rows]),
-                           data.y["validation"][rows])
+    rows = validation.known
+    return fit_temperature(classifier.biased_logs(validation.outputs[rows]),
+                           validation.y[rows])
 
 
 def measure(classifier: Classifier, data: Dataset) -> dict:
@@ -89,7 +113,7 @@ def calibration(classifier: Classifier, before: np.ndarray, after: np.ndarray,
             "bins_before": unscaled["bins"]}
 
 
-def tune_class_bias(classifier: Classifier, data: Dataset) -> dict[str, float]:
+def tune_class_bias(classifier: Classifier, validation: Outputs) -> dict[str, float]:
     """Log-probability shifts for the known classes that maximise, on the validation split,
     the mean of balanced accuracy and the lowest recall: right as often as possible, and no
     class given up for the average.
@@ -99,12 +123,10 @@ def tune_class_bias(classifier: Classifier, data: Dataset) -> dict[str, float]:
     adjustment of the balanced-error literature, found by coordinate ascent on a narrow grid
     and centred on zero. The "other" class keeps no shift: the threshold deals with it.
     """
-    classifier.class_bias = {}
-    rows = data.known_mask("validation")
+    rows = validation.known
     known = classifier.answer_columns
-    logs = np.log(np.clip(classifier.probabilities(data.x["validation"][rows])[:, known],
-                          1e-12, None))
-    y = np.searchsorted(known, data.y["validation"][rows])
+    logs = np.log(np.clip(validation.outputs[rows][:, known], 1e-12, None))
+    y = np.searchsorted(known, validation.y[rows])
     present = np.bincount(y, minlength=len(known)) > 0
 
     def objective(bias: np.ndarray) -> float:
@@ -126,7 +148,7 @@ def tune_class_bias(classifier: Classifier, data: Dataset) -> dict[str, float]:
     return {label: round(float(b), 4) for label, b in zip(classifier.labels, bias) if b}
 
 
-def tune_thresholds(classifier: Classifier, data: Dataset) -> tuple[float, float]:
+def tune_thresholds(classifier: Classifier, validation: Outputs) -> tuple[float, float]:
     """The "unsure" thresholds (``unsure_threshold``, ``other_threshold``): as honest as
     possible without nagging, judged on the validation split only.
 
@@ -136,19 +158,21 @@ def tune_thresholds(classifier: Classifier, data: Dataset) -> tuple[float, float
     With one, every confidence threshold on a grid is paired with the lowest "other"
     threshold that still does so, and the pair that is unsure about the most "other"
     drawings wins (on a tie, the higher confidence threshold: it also catches drawings the
-    model is torn about without calling them "other").
+    model is torn about without calling them "other"). The probabilities are the app's
+    (class bias and temperature applied).
     """
-    known = classifier.probabilities(data.x["validation"][data.known_mask("validation")])
+    probabilities = classifier.adjusted(validation.outputs)
+    known = probabilities[validation.known]
 
     def known_rate(floor: float, other: float = 1.0) -> float:
         return float(classifier.unsure(known, floor, other).mean())
 
-    other_rows = ~data.known_mask("validation")
+    other_rows = ~validation.known
     if classifier.reject_class is None or not other_rows.any():
         floor = next((t for t in np.round(np.arange(0.95, 0.0, -0.01), 2)
                       if known_rate(t) <= MAX_KNOWN_UNSURE), 0.0)
         return float(floor), 1.0
-    others = classifier.probabilities(data.x["validation"][other_rows])
+    others = probabilities[other_rows]
     floors = [t for t in np.round(np.arange(0.0, 0.96, 0.05), 2)
               if known_rate(t) <= MAX_KNOWN_UNSURE]
     best = (-1.0, 0.0, 1.0)
@@ -174,7 +198,7 @@ def false_accept_rates(probabilities: np.ndarray, y: np.ndarray, columns: np.nda
     return rates
 
 
-def tune_accept_threshold(classifier: Classifier, data: Dataset,
+def tune_accept_threshold(classifier: Classifier, validation: Outputs,
                           max_false: float = MAX_FALSE_ACCEPT) -> float:
     """The game's accept threshold (``accept_threshold``), tuned on the validation split:
     the lowest on ACCEPT_GRID at which no prompt class takes more than ``max_false`` of the
@@ -187,8 +211,8 @@ def tune_accept_threshold(classifier: Classifier, data: Dataset,
     first), as the page reads them from ``/api/predict``'s ``ranking``. If no grid value
     satisfies the bound, the highest is returned.
     """
-    probabilities = classifier.probabilities(data.x["validation"])
-    y = data.y["validation"]
+    probabilities = classifier.adjusted(validation.outputs)
+    y = validation.y
     for threshold in ACCEPT_GRID:
         rates = false_accept_rates(probabilities, y, classifier.answer_columns, threshold)
         if rates.max() <= max_false:

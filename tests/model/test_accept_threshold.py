@@ -14,6 +14,7 @@ from sketch_model.training.metrics import (
     false_accept_rates,
     tune_accept_threshold,
     tune_and_score,
+    validation_outputs,
 )
 from testkit.models import table_classifier, table_drawings
 
@@ -33,6 +34,10 @@ def _stand_in(rows, labels, metadata=None):
         data
 
 
+def _tune(classifier, data, **options) -> float:
+    return tune_accept_threshold(classifier, validation_outputs(classifier, data), **options)
+
+
 def _round(cat_like: int):
     """100 cats, 100 dogs and 50 "other" drawings, ``cat_like`` of them cat-like: 150
     drawings are not cats, and 2% of them is 3."""
@@ -46,7 +51,7 @@ def test_the_lowest_threshold_that_keeps_false_accepts_within_two_percent():
     threshold only has to rise above the 0.05 every animal gives the other one."""
     classifier, data = _round(cat_like=3)
     assert MAX_FALSE_ACCEPT == 0.02
-    threshold = tune_accept_threshold(classifier, data)
+    threshold = _tune(classifier, data)
     assert threshold == 0.06
     rates = false_accept_rates(classifier.probabilities(data.x["validation"]),
                                data.y["validation"], classifier.answer_columns, threshold)
@@ -57,20 +62,20 @@ def test_the_worst_prompt_decides_not_the_mean():
     """Four cat-like drawings are 2.7% for "cat" (mean over cat and dog: 1.3%): the
     threshold must pass their 0.6 (and accepting a cat still works: 0.9 >= 0.61)."""
     classifier, data = _round(cat_like=4)
-    threshold = tune_accept_threshold(classifier, data)
+    threshold = _tune(classifier, data)
     assert threshold == 0.61
-    assert tune_accept_threshold(classifier, data, max_false=0.03) == 0.06
+    assert _tune(classifier, data, max_false=0.03) == 0.06
 
 
 def test_the_drawings_of_other_count_as_other_classes_drawings():
     """Without its "other" drawings the same model could accept at 0.06 whatever the
     cat-like ones are: it is the "other" class's drawings that push the threshold up."""
     classifier, data = _round(cat_like=10)
-    assert tune_accept_threshold(classifier, data) == 0.61
+    assert _tune(classifier, data) == 0.61
     keep = data.y["validation"] != CLASSES.index("other")
     data.x["validation"], data.y["validation"] = data.x["validation"][keep], \
         data.y["validation"][keep]
-    assert tune_accept_threshold(classifier, data) == 0.06
+    assert _tune(classifier, data) == 0.06
 
 
 def test_a_model_that_confuses_everything_gets_the_highest_grid_value():
@@ -78,13 +83,13 @@ def test_a_model_that_confuses_everything_gets_the_highest_grid_value():
     classifier, data = _stand_in(rows, ["cat", "dog"] * 10,
                                  {"classes": ["cat", "dog"], "reject_class": None})
     data.classes = ["cat", "dog"]
-    assert tune_accept_threshold(classifier, data) == float(ACCEPT_GRID[-1])
+    assert _tune(classifier, data) == float(ACCEPT_GRID[-1])
 
 
 def test_tune_and_score_records_the_accept_threshold_in_the_metadata():
     classifier, data = _round(cat_like=3)
     tune_and_score(classifier, data)
-    assert classifier.metadata["accept_threshold"] == tune_accept_threshold(classifier, data)
+    assert classifier.metadata["accept_threshold"] == _tune(classifier, data)
     assert classifier.card.accept_threshold == classifier.metadata["accept_threshold"]
 
 

@@ -12,6 +12,7 @@ from sketch_model.training.metrics import (
     tune_and_score,
     tune_class_bias,
     tune_thresholds,
+    validation_outputs,
 )
 from testkit.models import table_classifier, table_drawings
 
@@ -29,7 +30,7 @@ def test_class_bias_is_tuned_on_validation_for_balanced_accuracy(tmp_path):
     classifier = table_classifier(table, metadata, tmp_path / "table.keras")
     assert classifier.probabilities(x).argmax(1)[100:].mean() == pytest.approx(0.7)
 
-    bias = tune_class_bias(classifier, data)
+    bias = tune_class_bias(classifier, validation_outputs(classifier, data))
     assert bias["dog"] > 0 > bias["cat"] and bias["dog"] - bias["cat"] <= 1.0
     classifier.class_bias = bias
     predicted = classifier.probabilities(x).argmax(1)
@@ -57,7 +58,7 @@ def test_thresholds_are_tuned_to_catch_other_while_sparing_the_animals():
     other = [(0.7 - o, 0.3, o) for o in rng.uniform(0.1, 0.3, 50)]  # "other" never outweighs
     table, data = _validation_set(known, other)
     classifier = table_classifier(table, {"classes": data.classes, "reject_class": "other"})
-    floor, other_threshold = tune_thresholds(classifier, data)
+    floor, other_threshold = tune_thresholds(classifier, validation_outputs(classifier, data))
     assert other_threshold < 0.1  # a threshold of its own catches them
     classifier.unsure_threshold, classifier.other_threshold = floor, other_threshold
     probabilities = classifier.probabilities(data.x["validation"])
@@ -66,4 +67,38 @@ def test_thresholds_are_tuned_to_catch_other_while_sparing_the_animals():
 
     table, data = _validation_set(known, [])
     classifier = table_classifier(table, {"classes": data.classes, "reject_class": "other"})
-    assert tune_thresholds(classifier, data)[1] == 1.0  # no "other" drawings: no evidence
+    assert tune_thresholds(classifier, validation_outputs(classifier, data))[1] == 1.0  # no "other" drawings: no evidence
+
+
+class CountingRuntime:
+    """A runtime that counts the drawings it is asked about, by split."""
+
+    def __init__(self, runtime, splits):
+        self.runtime, self.splits, self.asked = runtime, splits, []
+        self.name, self.outputs = runtime.name, runtime.outputs
+
+    def batch(self, x):
+        for split, drawings in self.splits.items():
+            if len(x) == len(drawings) and np.array_equal(np.asarray(x, np.uint8), drawings):
+                self.asked.append(split)
+        return self.runtime.batch(x)
+
+
+def test_the_validation_split_goes_through_the_network_once():
+    """Class bias, temperature, both thresholds and the accept threshold all tune from one
+    pass of the validation split; the test split is measured once too."""
+    rng = np.random.default_rng(5)
+    known = [(p, 0.95 - p - o, o) for p, o in zip(rng.uniform(0.4, 0.9, 120),
+                                                   rng.uniform(0.0, 0.05, 120))]
+    other = [(0.6 - o, 0.3, o + 0.1) for o in rng.uniform(0.0, 0.3, 60)]
+    table, data = _validation_set(known, other)
+    data.x["test"], data.y["test"] = data.x["validation"], data.y["validation"]
+    classifier = table_classifier(table, {"classes": data.classes, "reject_class": "other"})
+    classifier.runtime = counting = CountingRuntime(classifier.runtime,
+                                                    {"validation": data.x["validation"]})
+    tune_and_score(classifier, data)
+    assert counting.asked == ["validation", "validation"], \
+        "one pass to tune, and the test split (the same drawings here) once to measure"
+    for key in ("class_bias", "temperature", "unsure_threshold", "other_threshold",
+                "accept_threshold"):
+        assert key in classifier.metadata

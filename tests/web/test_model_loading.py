@@ -173,3 +173,31 @@ def test_a_corrupt_model_stops_the_server_with_one_clear_line(tmp_path, model_fi
     assert len(lines) == 1, result.stderr[-3000:]
     assert lines[0].startswith("sketchbook: cannot start:") and corrupt.stem in lines[0]
     assert len(lines[0]) < 1000
+
+
+def test_the_model_file_is_hashed_once_at_start_up(monkeypatch, tmp_path):
+    """Loading checks the export against the .keras file's digest, and the app keeps the
+    digest for taught drawings: one reading of the file serves both. A file that changes is
+    hashed again."""
+    import hashlib
+
+    from sketch_model.modelcard import DEFAULT_MODEL
+
+    hashed = []
+    real = hashlib.file_digest
+
+    def counting(file, digest):
+        hashed.append(file.name)
+        return real(file, digest)
+
+    monkeypatch.setattr("sketch_model.modelcard.hashlib.file_digest", counting)
+    app = webapp.create_app({"MODEL_PATH": str(DEFAULT_MODEL), "TESTING": True})
+    assert app.extensions["classifier"].runtime.name == "litert", "the export was checked"
+    assert hashed == [str(DEFAULT_MODEL)]
+    copy = tmp_path / "copy.keras"
+    copy.write_bytes(b"first")
+    card = ModelCard(copy, {})
+    first = card.digest()
+    assert card.digest() == first and len(hashed) == 2
+    copy.write_bytes(b"second, longer")
+    assert card.digest() != first and len(hashed) == 3
