@@ -6,7 +6,7 @@ Runs ``python -m sketch_model.train`` as a subprocess: the README's command for 
 model (``--recipe animals``), with ``--out`` and ``--cache`` in a temporary folder (the shipped
 model is never touched); ``--quick`` trains the same recipe on a few drawings of each category
 for two epochs instead. Data come from ``$QUICKDRAW_SOURCE`` and ``$QUICKDRAW_STROKES_SOURCE``,
-else ``../shared/quickdraw`` and ``../shared/quickdraw-strokes`` beside the repository.
+else the four folders of ``../shared`` (``quickdraw`` and ``quickdraw-more``, and their strokes) beside the repository.
 
 Per epoch: the seconds Keras reports, the wall time between the lines it prints (epoch start to
 its summary line, validation included) and the trainer's peak RSS so far (VmHWM). In total:
@@ -41,11 +41,14 @@ _SUMMARY = re.compile(r"^\s*\d+/\d+ - (\d+(?:\.\d+)?)s - ")
 
 
 def command(quick: bool, out: Path, cache: Path) -> list[str]:
-    source = os.environ.get("QUICKDRAW_SOURCE") or "../shared/quickdraw"
-    strokes = os.environ.get("QUICKDRAW_STROKES_SOURCE") or "../shared/quickdraw-strokes"
     arguments = DEFAULT_MODEL + QUICK if quick else DEFAULT_MODEL
+    sources = [] if os.environ.get("QUICKDRAW_SOURCE") else [
+        "--source", "../shared/quickdraw", "--source", "../shared/quickdraw-more"]
+    if not os.environ.get("QUICKDRAW_STROKES_SOURCE"):
+        sources += ["--strokes-source", "../shared/quickdraw-strokes",
+                    "--strokes-source", "../shared/quickdraw-strokes-more"]
     return [sys.executable, "-m", "sketch_model.train", *arguments, "--out", str(out),
-            "--source", source, "--strokes-source", strokes, "--cache", str(cache)]
+            *sources, "--cache", str(cache)]
 
 
 def main(argv=None) -> dict:

@@ -24,12 +24,12 @@ def model_arguments(prog: str, doc: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0])
     parser.add_argument("--model", default=None,
                         help="model path, with or without .keras (default: the shipped model)")
-    parser.add_argument("--source", help="QuickDraw source of the model's bitmaps: base URL "
-                                         "or local folder (default: the one recorded at "
-                                         "training)")
-    parser.add_argument("--strokes-source", help="QuickDraw source of the model's stroke "
-                                                 "drawings (default: the one recorded at "
-                                                 "training)")
+    parser.add_argument("--source", action="append",
+                        help="QuickDraw source of the model's bitmaps: base URL or local "
+                             "folder; repeatable (default: those recorded at training)")
+    parser.add_argument("--strokes-source", action="append",
+                        help="QuickDraw source of the model's stroke drawings; repeatable "
+                             "(default: those recorded at training)")
     parser.add_argument("--cache", help="QuickDraw cache folder")
     return parser
 

@@ -10,7 +10,8 @@ are the recipe. Writes ``<out>.keras``, ``<out>.json`` (classes, recipe, tuned d
 metrics), ``<out>-confusion.png``, ``<out>-reliability.png`` and ``<out>.tflite`` (the LiteRT
 export the web app serves). Any QuickDraw category names work; the data come through the
 ``quickdraw`` loader (``--source`` / QUICKDRAW_SOURCE for bitmaps, ``--strokes-source`` /
-QUICKDRAW_STROKES_SOURCE for strokes: the official bucket, a mirror URL or a local folder).
+QUICKDRAW_STROKES_SOURCE for strokes: the official bucket, a mirror URL or local folders, each
+option repeatable to read a category from several sources in order).
 
 The drawings are held in memory, which is fastest where they fit; ``--stream`` reads the
 training split from the cache files as it trains instead (``training.stream``). ``--strategy``
@@ -69,6 +70,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, Recipe]:
                              f"(default {Recipe.stroke_limit})")
     parser.add_argument("--arch", choices=("sketchnet", "baseline"),
                         help="sketchnet (ours, the default) or baseline (the original app's)")
+    parser.add_argument("--other-heads", choices=("one", "categories"),
+                        help="train 'other' as one class, or as one output per category, "
+                             "summed into 'other' in the saved model (default: the recipe's)")
     parser.add_argument("--epochs", type=bounded("epochs", 1),
                         help="epochs of the cosine learning-rate schedule "
                              f"(default {Recipe.epochs})")
@@ -96,11 +100,13 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, Recipe]:
                              "<out>.checkpoint; removed once the model is saved)")
     parser.add_argument("--out", required=True, type=Path,
                         help="output path without suffix, e.g. sketch_model/models/animals")
-    parser.add_argument("--source", help="QuickDraw source of bitmaps: base URL or local folder "
-                                         "(default: QUICKDRAW_SOURCE or the official bucket)")
-    parser.add_argument("--strokes-source", help="QuickDraw source of simplified strokes "
-                                                 "(default: QUICKDRAW_STROKES_SOURCE or the "
-                                                 "official bucket)")
+    parser.add_argument("--source", action="append",
+                        help="QuickDraw source of bitmaps: base URL or local folder; repeat it "
+                             "to read each category from several, in order (default: "
+                             "QUICKDRAW_SOURCE or the official bucket)")
+    parser.add_argument("--strokes-source", action="append",
+                        help="QuickDraw source of simplified strokes; repeatable, as --source "
+                             "(default: QUICKDRAW_STROKES_SOURCE or the official bucket)")
     parser.add_argument("--cache", help="QuickDraw cache folder (default: QUICKDRAW_CACHE)")
     parser.add_argument("--extra-source", action="append", default=[], type=Path,
                         metavar="DIR", help="a folder of drawings people taught (python -m "
@@ -122,11 +128,15 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, Recipe]:
             classes=args.classes, other_bitmaps=args.other_classes,
             other_strokes=args.other_strokes,
             scribbles=args.scribbles, limit=args.limit, other_limit=args.other_limit,
-            stroke_limit=args.stroke_limit, arch=args.arch, epochs=args.epochs,
+            stroke_limit=args.stroke_limit, arch=args.arch, other_heads=args.other_heads,
+            epochs=args.epochs,
             batch_size=args.batch_size, seed=args.seed, measure_limit=args.measure_limit)
         check_strategy(args.strategy)
     except (RecipeError, ModelError) as error:
         parser.error(str(error))
+    if recipe.other_heads == "categories" and args.stream:
+        parser.error("'other' as its categories (other_heads) trains in memory: leave out "
+                     "--stream, or train 'other' as one class with --other-heads one")
     return args, recipe
 
 
@@ -135,9 +145,11 @@ def _warn_if_half_offline(args: argparse.Namespace) -> None:
     forgotten option: say so before hundreds of files are asked of the network."""
     bitmaps = quickdraw.config.source(args.source)
     strokes = quickdraw.config.strokes_source(args.strokes_source)
-    online = [s.startswith(("http://", "https://")) for s in (bitmaps, strokes)]
+    online = [any(s.startswith(("http://", "https://")) for s in kind)
+              for kind in (bitmaps, strokes)]
     if online[0] != online[1]:
-        print(f"note: bitmaps come from {bitmaps} and strokes from {strokes} (set "
+        print(f"note: bitmaps come from {' + '.join(bitmaps)} and strokes from "
+              f"{' + '.join(strokes)} (set "
               "--source and --strokes-source, or QUICKDRAW_SOURCE and "
               "QUICKDRAW_STROKES_SOURCE, to use one place for both)", file=sys.stderr)
 
@@ -163,6 +175,7 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
     from .training.checkpoint import Checkpoint
     from .training.dataset import SPLITS, in_memory_batches, load_dataset
     from .training.finish import finish_model
+    from .training.heads import head_labels, head_names, merged
     from .training.stream import load_streamed, training_batches
 
     cluster = distribute.connect(args.strategy)  # first: a cluster forms before other work
@@ -197,6 +210,12 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
         print("taught drawings in the training split: " + ", ".join(
             f"{count} {name}" for name, count in data.taught.items()))
     classes = data.classes
+    by_category = recipe.other_heads == "categories"  # else "other" is one output
+    heads = head_names(data) if by_category else classes
+    labels = {split: head_labels(data, split) if by_category else data.y[split]
+              for split in ("train", "validation")}
+    if by_category:
+        print(f"'other' trained as {len(heads) - len(classes) + 1} named categories")
     augment = augmenter(recipe.seed + resumed)  # a resumed run does not replay its start
     if args.stream:  # classes balanced by sampling
         train_set = training_batches(streamed, batch_size=recipe.batch_size, seed=recipe.seed,
@@ -205,18 +224,20 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
                                      first_epoch=resumed)
         steps_per_epoch = args.steps_per_epoch or max(1, train_count // recipe.batch_size)
         class_weight = None
-    else:  # classes balanced by weighting the loss
+    else:  # classes balanced by weighting the loss (each head weighs as its class)
         train_set, steps_per_epoch = in_memory_batches(data, recipe, augment, cluster.workers,
-                                                       cluster.worker, seed=recipe.seed + resumed)
+                                                       cluster.worker, seed=recipe.seed + resumed,
+                                                       labels=labels["train"])
         counts = np.bincount(data.y["train"], minlength=len(classes))
-        class_weight = {i: len(data.y["train"]) / (len(classes) * max(c, 1))
-                        for i, c in enumerate(counts)}
-    validation = (data.x["validation"].astype(np.float32), data.y["validation"])
+        weights = [len(data.y["train"]) / (len(classes) * max(c, 1)) for c in counts]
+        class_weight = {i: weights[classes.index(name if name in classes else "other")]
+                        for i, name in enumerate(heads)}
+    validation = (data.x["validation"].astype(np.float32), labels["validation"])
 
     # --- model
     steps = (steps_per_epoch or int(np.ceil(train_count / recipe.batch_size))) * recipe.epochs
     with cluster.strategy.scope():
-        model = network.build(recipe.arch, len(classes))
+        model = network.build(recipe.arch, len(heads))
         schedule = keras.optimizers.schedules.CosineDecay(  # warm up one epoch, then anneal
             1e-4, decay_steps=steps, warmup_target=3e-3, warmup_steps=steps // recipe.epochs)
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=schedule),
@@ -240,7 +261,7 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
         print(f"worker {cluster.worker}: trained; the chief writes the model")
         cluster.barrier()
         return 0
-    inference = network.build(recipe.arch, len(classes))  # uncompiled, outside the strategy
+    inference = network.build(recipe.arch, len(heads))  # uncompiled, outside the strategy
     if trained_before:
         checkpoint.load_trained(inference)
     else:
@@ -253,6 +274,8 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
         checkpoint.save_trained(inference, finished)  # a rerun finishes from here
     # The batch-norm statistics came from augmented drawings; people's are not augmented.
     recalibrated = recalibrate_batch_norm(inference, data.x["train"])
+    if by_category:  # served with one "other" column: the sum of its categories'
+        inference = merged(inference, data)
     epochs = checkpoint.epochs()
 
     # --- save, with the export the web app serves
@@ -262,8 +285,8 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
         architecture=recipe.arch, parameters=int(model.count_params()),
         trained_on={
             **recipe.to_metadata(),
-            "source": str(quickdraw.config.source(args.source)),
-            "strokes_source": str(quickdraw.config.strokes_source(args.strokes_source)),
+            "source": quickdraw.config.source(args.source),
+            "strokes_source": quickdraw.config.strokes_source(args.strokes_source),
             "drawings": data.counts,
             "taught": {"sources": [str(folder) for folder in args.extra_source],
                        "drawings": data.taught},  # in the training split only
@@ -292,8 +315,8 @@ def run_identity(recipe: Recipe, args: argparse.Namespace) -> dict:
     recipe, where its drawings come from, and the options that shape the training. (Where
     it runs may change: a cluster's run can resume on one machine.)"""
     return {"recipe": recipe.to_metadata(),
-            "source": str(quickdraw.config.source(args.source)),
-            "strokes_source": str(quickdraw.config.strokes_source(args.strokes_source)),
+            "source": quickdraw.config.source(args.source),
+            "strokes_source": quickdraw.config.strokes_source(args.strokes_source),
             "extra_sources": [str(folder) for folder in args.extra_source],
             "stream": args.stream, "steps_per_epoch": args.steps_per_epoch,
             "shuffle_buffer": args.shuffle_buffer if args.stream else None}

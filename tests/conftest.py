@@ -13,7 +13,12 @@ import pytest
 from sketch_model.inference.classifier import load_classifier
 from sketch_model.modelcard import DEFAULT_MODEL
 from testkit.models import make_tiny_model
-from testkit.paths import SHARED_QUICKDRAW, SHARED_STROKES
+from testkit.paths import (
+    SHARED_QUICKDRAW,
+    SHARED_QUICKDRAW_MORE,
+    SHARED_STROKES,
+    SHARED_STROKES_MORE,
+)
 
 
 def _mirror(folder, what: str):
@@ -39,6 +44,15 @@ def quickdraw_source():
 def strokes_source():
     """The offline mirror of real QuickDraw simplified strokes."""
     return _mirror(SHARED_STROKES, "stroke files")
+
+
+@pytest.fixture(scope="session")
+def mirror_sources():
+    """The four folders of the offline mirror, as the shipped recipe reads them: (bitmap
+    folders, stroke folders), each in order."""
+    return ([_mirror(SHARED_QUICKDRAW, "bitmaps"), _mirror(SHARED_QUICKDRAW_MORE, "bitmaps")],
+            [_mirror(SHARED_STROKES, "stroke files"),
+             _mirror(SHARED_STROKES_MORE, "stroke files")])
 
 
 @pytest.fixture(scope="session")

@@ -58,6 +58,7 @@ class Dataset:
     classes: list[str]
     recipe: Recipe | None = None
     categories: list[str] = field(default_factory=list)
+    category_labels: list[str] = field(default_factory=list)  # the class of each category
     x: dict[str, np.ndarray] = field(default_factory=dict)
     y: dict[str, np.ndarray] = field(default_factory=dict)
     category: dict[str, np.ndarray] = field(default_factory=dict)
@@ -101,14 +102,15 @@ def load_dataset(recipe: Recipe, *, source=None, strokes_source=None, cache=None
 
 
 def in_memory_batches(data: Dataset, recipe: Recipe, augment, workers: int = 1,
-                      worker: int = 0, seed: int | None = None):
+                      worker: int = 0, seed: int | None = None, labels=None):
     """The training split, held in memory, as augmented batches, reshuffled every epoch
     (from ``seed``, default the recipe's); and the steps of an epoch (None: one pass). Each
     of several workers takes its own shard, endlessly, for a fixed number of steps, since
-    every worker must take every step."""
+    every worker must take every step. ``labels``: what each drawing is trained towards
+    (default its class)."""
     import tensorflow as tf
 
-    x, y = data.x["train"], data.y["train"]
+    x, y = data.x["train"], data.y["train"] if labels is None else labels
     rows = tf.data.Dataset.from_tensor_slices((x, y))
     steps = None
     if workers > 1:
@@ -150,18 +152,33 @@ def readers(*, source=None, strokes_source=None, cache=None):
 def bitmap_categories(recipe: Recipe) -> list[tuple[str, str, int | None]]:
     """(category, label, limit) of each category read from ``numpy_bitmap`` files, in order."""
     return ([(c, c, recipe.limit) for c in recipe.classes]
-            + [(c, OTHER, recipe.other_limit) for c in recipe.other_bitmaps])
+            + [(c, OTHER, recipe.other_limit_of(c)) for c in recipe.other_bitmaps])
 
 
 def drawn_categories(recipe: Recipe, strokes) -> list[tuple[str, str, object]]:
     """(category, label, read) of each category rendered here, after the bitmap ones: the
-    stroke categories and the synthetic scribbles. ``read(category)`` gives (N, 784) uint8."""
-    drawn = [(c, OTHER, lambda n: render_simplified(strokes(n, recipe.stroke_limit)))
-             for c in recipe.other_strokes]
+    classes' stroke drawings (where a stroke source has them), the stroke categories and the
+    synthetic scribbles. ``read(category)`` gives (N, 784) uint8."""
+    drawn = [(f"{c} (strokes)", c,
+              lambda n, c=c: class_strokes(strokes, c, recipe.class_stroke_limit))
+             for c in recipe.classes if recipe.class_stroke_limit]
+    drawn += [(c, OTHER, lambda n: render_simplified(strokes(n, recipe.stroke_limit)))
+              for c in recipe.other_strokes]
     if recipe.scribbles:
         drawn.append((SCRIBBLES, OTHER,
                       lambda n: synthetic_scribbles(recipe.scribbles, recipe.seed)))
     return drawn
+
+
+def class_strokes(strokes, name: str, limit: int) -> np.ndarray:
+    """Up to ``limit`` stroke drawings of the class ``name``, rendered; none when no stroke
+    source has the class (its bitmaps are its drawings then). Read from the official bucket
+    they are the first drawings of the bitmap file again, which the keyed split keeps on
+    the same side of it."""
+    try:
+        return render_simplified(strokes(name, limit))
+    except quickdraw.MissingFile:
+        return render_simplified([])
 
 
 def add_category(data: Dataset, parts: dict, category: str, label: str, rows: np.ndarray,
@@ -171,6 +188,7 @@ def add_category(data: Dataset, parts: dict, category: str, label: str, rows: np
     cap = data.recipe.measure_limit if data.recipe else None
     number = len(data.categories)
     data.categories.append(category)
+    data.category_labels.append(label)
     counts = data.counts.setdefault(label, dict.fromkeys(SPLITS, 0))
     for index, split in enumerate(SPLITS):
         chosen = rows[ids == index]

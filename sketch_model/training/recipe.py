@@ -36,8 +36,10 @@ class Recipe:
     limit: int | None = 20000  # drawings per class at most (None: all)
     other_bitmaps: tuple[str, ...] = ()  # "other" categories read from numpy_bitmap files
     other_limit: int = 1500  # drawings per such category at most
+    animal_limit: int | None = None  # per such category that is an animal (None: other_limit)
     other_strokes: tuple[str, ...] = ()  # "other" categories read from simplified strokes
     stroke_limit: int = 25  # drawings per stroke category at most
+    class_stroke_limit: int = 0  # stroke drawings per class too, where a stroke source has it
     scribbles: int = 0  # synthetic scribbles and plain shapes in "other"
     holdout: tuple[str, ...] = ()  # never trained on: measures "unsure" on unseen things
     holdout_bitmaps: tuple[str, ...] = ()  # those measured on bitmaps (the rest on strokes)
@@ -47,6 +49,7 @@ class Recipe:
     excluded: tuple[str, ...] = ()  # left out altogether (kinds of the classes)
     seed: int = 1  # of the split, the augmentation and the initial weights
     arch: str = "sketchnet"
+    other_heads: str = "one"  # "categories": "other" trained as its categories (``heads``)
     epochs: int = 20
     batch_size: int = 128
     name: str = ""
@@ -56,15 +59,20 @@ class Recipe:
         for name in ("classes", "other_bitmaps", "other_strokes", "holdout", "holdout_bitmaps",
                      "animals", "excluded"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
-        for name in ("limit", "other_limit", "stroke_limit", "holdout_limit", "measure_limit",
-                     "epochs", "batch_size"):
+        for name in ("limit", "other_limit", "animal_limit", "stroke_limit", "holdout_limit",
+                     "measure_limit", "epochs", "batch_size"):
             value = getattr(self, name)
             if value is None and name.endswith("limit"):
                 continue  # every drawing there is
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise RecipeError(f"{name} must be a whole number of at least 1.")
-        if not isinstance(self.scribbles, int) or self.scribbles < 0:
-            raise RecipeError("scribbles must be a whole number, 0 or more.")
+        for name in ("scribbles", "class_stroke_limit"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise RecipeError(f"{name} must be a whole number, 0 or more.")
+        if self.other_heads not in ("one", "categories"):
+            raise RecipeError(f"other_heads must be \"one\" or \"categories\", not "
+                              f"{self.other_heads!r}.")
         if len(self.classes) < 2:
             raise RecipeError("A model needs at least two classes.")
         if not set(self.holdout_bitmaps) <= set(self.holdout):
@@ -93,6 +101,13 @@ class Recipe:
         """Every name an official QuickDraw category (UnknownCategory otherwise, at once)."""
         for name in (*self.categories, *self.excluded):
             quickdraw.validate(name)
+
+    def other_limit_of(self, name: str) -> int | None:
+        """Bitmaps of the "other" category ``name`` at most: more of an animal, since other
+        animals are what the model most often mistakes for its classes."""
+        if name in self.animals and self.animal_limit is not None:
+            return self.animal_limit
+        return self.other_limit
 
     def held_out_animals(self) -> list[str]:
         return [name for name in self.holdout if name in self.animals]
@@ -178,14 +193,15 @@ def load_recipe(spec: str | Path, *, with_holdout: bool = True) -> Recipe:
 # The settings a recipe file may hold, by table, and their types.
 _NAMES, _COUNT = "a list of category names", "a whole number"
 SETTINGS = {
-    "": {"name": str, "classes": _NAMES, "limit": _COUNT, "seed": _COUNT, "other": dict,
-         "holdout": dict, "animals": dict, "training": dict},
-    "other": {"bitmaps": _NAMES, "limit": _COUNT, "strokes": _NAMES, "stroke_limit": _COUNT,
-              "scribbles": _COUNT, "excluded": _NAMES},
+    "": {"name": str, "classes": _NAMES, "limit": _COUNT, "class_strokes": _COUNT,
+         "seed": _COUNT, "other": dict, "holdout": dict, "animals": dict, "training": dict},
+    "other": {"bitmaps": _NAMES, "limit": _COUNT, "animal_limit": _COUNT, "strokes": _NAMES,
+              "stroke_limit": _COUNT, "scribbles": _COUNT, "excluded": _NAMES},
     "holdout": {"seed": _COUNT, "animals": _COUNT, "things": _COUNT, "always": _NAMES,
                 "limit": _COUNT},
     "animals": {"names": _NAMES},
-    "training": {"arch": str, "epochs": _COUNT, "batch_size": _COUNT, "measure_limit": _COUNT},
+    "training": {"arch": str, "epochs": _COUNT, "batch_size": _COUNT, "measure_limit": _COUNT,
+                 "other_heads": str},
 }
 
 
@@ -235,12 +251,15 @@ def _resolve(raw: dict, with_holdout: bool, stem: str) -> Recipe:
         seed=raw.get("seed", Recipe.seed),
         other_bitmaps=[n for n in bitmaps if n not in held],
         other_limit=other.get("limit", Recipe.other_limit),
+        animal_limit=other.get("animal_limit", Recipe.animal_limit),
+        class_stroke_limit=raw.get("class_strokes", Recipe.class_stroke_limit),
         other_strokes=[n for n in strokes if n not in bitmaps and n not in held],
         stroke_limit=other.get("stroke_limit", Recipe.stroke_limit),
         scribbles=other.get("scribbles", 0),
         holdout=held, holdout_bitmaps=[n for n in held if n in bitmaps],
         holdout_limit=holdout.get("limit", Recipe.holdout_limit),
         animals=sorted(animals & set(bitmaps + strokes)), excluded=sorted(excluded),
-        arch=training.get("arch", Recipe.arch), epochs=training.get("epochs", Recipe.epochs),
+        arch=training.get("arch", Recipe.arch),
+        other_heads=training.get("other_heads", Recipe.other_heads), epochs=training.get("epochs", Recipe.epochs),
         batch_size=training.get("batch_size", Recipe.batch_size),
         measure_limit=training.get("measure_limit", Recipe.measure_limit), holdout_draw=draw)

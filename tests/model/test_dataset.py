@@ -134,3 +134,28 @@ def test_measure_limit_caps_validation_and_test_of_each_category(tmp_path, quick
         for category in (0, 1):  # the first 20 of each category's split, in file order
             assert np.array_equal(capped.x[split][capped.category[split] == category],
                                   whole.x[split][whole.category[split] == category][:20])
+
+
+def test_classes_and_other_read_every_folder_of_the_mirror(mirror_sources, tmp_path):
+    """With the mirror's two folders of each kind: a class's stroke drawings join it where a
+    stroke folder has them (cat: quickdraw-strokes-more), and a class without any (fish) is
+    its bitmaps alone; a bitmap category takes the rows of both folders (lion: only -more),
+    an animal up to its own limit; a stroke category those of both stroke folders."""
+    bitmap_folders, stroke_folders = mirror_sources
+    recipe = Recipe(classes=["cat", "fish"], limit=100, class_stroke_limit=30,
+                    other_bitmaps=["apple", "lion"], other_limit=20, animal_limit=50,
+                    other_strokes=["ant"], stroke_limit=40, animals=["lion", "ant"], seed=3)
+    data = load_dataset(recipe, source=bitmap_folders, strokes_source=stroke_folders,
+                        cache=tmp_path)
+    assert data.categories == ["cat", "fish", "apple", "lion", "cat (strokes)",
+                               "fish (strokes)", "ant"]
+    assert data.category_labels == ["cat", "fish", OTHER, OTHER, "cat", "fish", OTHER]
+    total = {name: sum((data.category[split] == data.categories.index(name)).sum()
+                       for split in SPLITS) for name in data.categories}
+    assert total == {"cat": 100, "fish": 100, "apple": 20, "lion": 50, "cat (strokes)": 30,
+                     "fish (strokes)": 0, "ant": 40}
+    assert sum(data.counts["cat"].values()) == 130 and sum(data.counts["fish"].values()) == 100
+    ants = quickdraw.load_strokes("ant", 40, source=stroke_folders, cache=tmp_path)
+    first_folder = len(quickdraw.load_strokes("ant", source=stroke_folders[0],
+                                              cache=tmp_path / "one"))
+    assert first_folder < 40 and len(ants) == 40, "ant reaches into the second folder"

@@ -6,7 +6,6 @@ import pytest
 
 import quickdraw
 from sketch_model.training.recipe import Recipe, RecipeError, draw_holdout, load_recipe
-from testkit.paths import SHARED_QUICKDRAW, SHARED_STROKES
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +27,15 @@ def test_the_shipped_recipe_holds_out_24_stroke_categories_and_book_flower_house
 
 
 def test_every_category_of_the_mirror_is_trained_on_held_out_or_left_out(recipe,
-                                                                          quickdraw_source):
-    bitmaps = {p.stem for p in SHARED_QUICKDRAW.glob("*.npy")}
-    strokes = {p.name.removesuffix(".ndjson") for p in
-               SHARED_STROKES.glob("*.ndjson")}
+                                                                          mirror_sources):
+    """All four folders: each category is a class, "other", held out (then out of every
+    folder, since a category's drawings are those of all its sources) or left out as a kind
+    of a class; a category in both kinds is read as bitmaps, of both bitmap folders."""
+    bitmap_folders, stroke_folders = mirror_sources
+    bitmaps = {p.stem for folder in bitmap_folders for p in folder.glob("*.npy")}
+    strokes = {p.name.removesuffix(".ndjson") for folder in stroke_folders
+               for p in folder.glob("*.ndjson")}
+    assert {"lion", "bear", "monkey", "rabbit", "sheep", "cookie"} <= bitmaps, "the new folders"
     assert set(recipe.classes) | set(recipe.other_bitmaps) | set(recipe.holdout_bitmaps) == \
         bitmaps - set(recipe.excluded)
     accounted = set(recipe.categories) | set(recipe.excluded)
@@ -40,6 +44,22 @@ def test_every_category_of_the_mirror_is_trained_on_held_out_or_left_out(recipe,
     assert not set(recipe.other_strokes) & bitmaps  # a category in both is read as bitmaps
     assert set(recipe.holdout) - set(recipe.holdout_bitmaps) <= strokes - bitmaps
     recipe.validate_names()
+
+
+def test_the_classes_stroke_drawings_and_the_new_animals_are_read(recipe, mirror_sources):
+    """The -more folders' drawings of the classes go to the classes (all of them), and the
+    new animals to "other", up to the animal limit, which takes all the mirror has of most."""
+    _, stroke_folders = mirror_sources
+    for name in recipe.classes:
+        lines = sum(len((folder / f"{name}.ndjson").read_bytes().splitlines())
+                    for folder in stroke_folders if (folder / f"{name}.ndjson").is_file())
+        assert lines <= recipe.class_stroke_limit
+    new_animals = {"bear", "lion", "monkey", "sheep"}
+    assert new_animals <= set(recipe.other_bitmaps) and new_animals <= set(recipe.animals)
+    assert all(recipe.other_limit_of(name) == recipe.animal_limit >= 800
+               for name in new_animals)
+    assert recipe.other_limit_of("apple") == recipe.other_limit
+    assert {"ant", "bat", "cow"} <= set(recipe.other_strokes) and recipe.stroke_limit >= 125
 
 
 def test_everything_puts_the_held_out_categories_back_into_other(recipe):

@@ -15,7 +15,6 @@ from quickdraw.__main__ import main as cli
 from quickdraw.errors import MissingFile
 from sketch_model.facts import PIXELS
 from testkit.bucket import FakeQuickDraw
-from testkit.paths import SHARED
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -192,13 +191,12 @@ def test_cli_fetch_takes_several_sources(folders, tmp_path, capsys):
     assert "cat: 80 drawings" in out and "lion: 40 drawings" in out
 
 
-@pytest.mark.skipif(not (SHARED / "quickdraw-more" / "dog.npy").is_file(),
-                    reason="the offline mirror is not beside the repository")
-def test_the_mirror_folders_together(tmp_path):
+def test_the_mirror_folders_together(mirror_sources, tmp_path):
     """The real mirror: dog's rows are those of both folders, the first folder's first."""
-    folders = [str(SHARED / "quickdraw"), str(SHARED / "quickdraw-more")]
-    first = np.load(SHARED / "quickdraw" / "dog.npy", mmap_mode="r")
-    second = np.load(SHARED / "quickdraw-more" / "dog.npy", mmap_mode="r")
+    bitmaps, _ = mirror_sources
+    folders = [str(folder) for folder in bitmaps]
+    first = np.load(bitmaps[0] / "dog.npy", mmap_mode="r")
+    second = np.load(bitmaps[1] / "dog.npy", mmap_mode="r")
     dogs = quickdraw.load("dog", source=folders, cache=tmp_path)
     assert len(dogs) == len(first) + len(second)
     assert np.array_equal(dogs[:len(first)], first) and np.array_equal(dogs[len(first):], second)
