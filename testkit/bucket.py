@@ -28,11 +28,16 @@ Only the standard library is used. Typical use::
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 import urllib.parse
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+
+from quickdraw.npy import ROW_BYTES
 
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
 _CHUNK = 16 * 1024
@@ -208,3 +213,15 @@ class FakeQuickDraw:
             if not self._cond.wait_for(lambda: self._finished >= count, timeout):
                 raise TimeoutError(f"only {self._finished} of {count} replies finished")
             return list(self.requests)
+
+
+def random_rows(count: int, seed: int) -> np.ndarray:
+    """``count`` random 28x28 rows (uint8, (count, 784)): drawings a test can tell apart."""
+    return np.random.default_rng(seed).integers(0, 256, (count, ROW_BYTES), dtype=np.uint8)
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    """``array`` as the bytes of a ``.npy`` file, as a bucket serves it."""
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=False)
+    return buf.getvalue()

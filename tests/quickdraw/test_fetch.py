@@ -28,19 +28,10 @@ from quickdraw.errors import (
     UnknownCategory,
 )
 from sketch_model.facts import PIXELS
-from testkit.bucket import FakeQuickDraw
+from testkit.bucket import FakeQuickDraw, npy_bytes
+from testkit.bucket import random_rows as drawings
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def drawings(rows: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, (rows, PIXELS), dtype=np.uint8)
-
-
-def npy_bytes(array: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, array, allow_pickle=False)
-    return buf.getvalue()
 
 
 def header_len(blob: bytes, array: np.ndarray) -> int:
