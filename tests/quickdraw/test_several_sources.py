@@ -11,10 +11,11 @@ import pytest
 
 import quickdraw
 from quickdraw.__main__ import main as cli
-from quickdraw.errors import MissingFile
+from quickdraw.errors import DownloadError, MissingFile, NotNpyFile, TruncatedData
 from sketch_model.facts import PIXELS
 from testkit.bucket import FakeQuickDraw, npy_bytes
 from testkit.bucket import random_rows as rows
+from testkit.server import free_port
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -192,3 +193,24 @@ def test_the_mirror_folders_together(mirror_sources, tmp_path):
     assert len(dogs) == len(first) + len(second)
     assert np.array_equal(dogs[:len(first)], first) and np.array_equal(dogs[len(first):], second)
     assert len(quickdraw.load("lion", source=folders, cache=tmp_path)) == 975
+
+
+@pytest.mark.parametrize("mode, error", [("html", NotNpyFile), ("error", DownloadError),
+                                         ("truncated", TruncatedData)])
+def test_a_broken_second_source_is_an_error_not_a_skip(folders, tmp_path, mode, error):
+    """Only a source without the category is skipped: one that answers wrongly stops the
+    fetch with its own sentence, and the cache keeps what it had."""
+    cache = tmp_path / "cache"
+    quickdraw.load("cat", 10, source=folders[:1], cache=cache)
+    with FakeQuickDraw({"cat": npy_bytes(CAT_B)}, mode=mode) as server:
+        with pytest.raises(error) as raised:
+            quickdraw.load("cat", source=[folders[0], server.url], cache=cache)
+    assert "\n" not in str(raised.value) and "127.0.0.1" in str(raised.value)
+    assert quickdraw.fetch_file("cat", 10, source=folders[:1], cache=cache).from_cache
+    assert not list(cache.glob(".*.part")), "no half-written file is left"
+
+
+def test_an_unreachable_second_source_is_an_error(folders, tmp_path):
+    with pytest.raises(DownloadError, match="connection refused"):
+        quickdraw.load("cat", source=[folders[0], f"http://127.0.0.1:{free_port()}/qd"],
+                       cache=tmp_path / "cache")
