@@ -37,7 +37,7 @@ import numpy as np
 
 from benchmarks.common import RESULTS, MemorySampler, machine_info, print_table, quiet_tensorflow
 from sketch_model.facts import PIXELS
-from testkit.paths import REPO, SHARED_QUICKDRAW
+from testkit.paths import REPO, SHARED_QUICKDRAW, SHARED_QUICKDRAW_MORE
 
 WARM, STEPS = 20, 150  # batches before timing, and timed
 QUICK_WARM, QUICK_STEPS = 5, 30
@@ -63,7 +63,8 @@ def throughput(warm: int, steps: int) -> dict:
                     batch_size=shipped.batch_size, name="scale-bench")
     cache = Path(tempfile.mkdtemp(prefix="sketchbook-scale-cache-"))
     try:
-        sources = {"source": str(SHARED_QUICKDRAW), "cache": cache}
+        sources = {"source": [str(SHARED_QUICKDRAW), str(SHARED_QUICKDRAW_MORE)],
+                   "cache": cache}
         started = time.perf_counter()
         memory = load_dataset(recipe, **sources)
         load_memory = time.perf_counter() - started
