@@ -12,7 +12,7 @@ from sketch_model.imaging.render import render_simplified
 from sketch_model.imaging.restroke import to_bitmap
 from sketch_model.modelcard import DEFAULT_MODEL
 from sketch_model.training.calibration import reliability
-from sketch_model.training.dataset import split_ids
+from sketch_model.training.dataset import class_strokes, split_ids
 from sketch_model.training.recipe import Recipe
 from testkit.drawings import (
     ANIMALS,
@@ -23,28 +23,39 @@ from testkit.drawings import (
 )
 
 
+# The figures the shipped model reached, each a little below (issue 27 aimed at balanced
+# accuracy 0.92, top-3 0.99, calibration error 0.03, "unsure" on 60% of never-seen animals
+# and 88% of never-seen things; the README's "The model" says how close it came), so that no
+# retraining ships worse.
+BALANCED, TOP3, LOWEST_RECALL, ECE = 0.915, 0.985, 0.86, 0.033
+THINGS_UNSURE, ANIMALS_UNSURE = 0.85, 0.42
+
+
 def test_shipped_model_keeps_its_measured_quality(shipped):
-    """Guards the figures the shipped model reached on its test split, a little below each
-    (issue 18 aimed at balanced accuracy 0.92, top-3 0.99 and a calibration error of 0.03;
-    the README's "The model" says how close it came), so that no retraining ships worse."""
     metrics = shipped.metadata["metrics"]
-    assert metrics["balanced_accuracy"] >= 0.915
-    assert metrics["top3_accuracy"] >= 0.985
-    assert min(c["recall"] for c in metrics["per_class"].values()) >= 0.85
+    assert metrics["balanced_accuracy"] >= BALANCED
+    assert metrics["top3_accuracy"] >= TOP3
+    assert min(c["recall"] for c in metrics["per_class"].values()) >= LOWEST_RECALL
     assert metrics["rejection"]["known_unsure_rate"] <= 0.05
-    assert metrics["calibration"]["ece"] <= 0.035
+    assert metrics["calibration"]["ece"] <= ECE
     assert DEFAULT_MODEL.stat().st_size < 2 * 1024 * 1024
     assert shipped.labels == ["cat", "dog", "fish", "bird", "octopus", "camel"]
 
 
-def test_canvas_drawings_get_the_label_of_their_dataset_rendering(shipped):
-    """Parity where it matters: the same strokes, drawn on any canvas, get the same answer."""
+def test_canvas_drawings_get_the_answer_of_their_dataset_rendering(shipped):
+    """Parity where it matters: the same strokes, drawn on any canvas, get the same answer:
+    the same animal, or "unsure". (Which animal an unsure answer names as "maybe", and
+    whether it is unsure as "unfamiliar" or as "low confidence", are left out: for a scribble
+    that is none of the animals, both are near ties, at a few percent each.)"""
+    def answer(prediction) -> str:
+        return "unsure" if prediction.unsure else prediction.label
+
     sets = [make() for make in ANIMALS.values()] + [random_strokes(s) for s in range(14)]
     canvases = [(300, 2, 0.5), (400, 8, 0.7), (800, 16, 0.3), (600, 5, 0.25), (500, 12, 0.6)]
-    same = [shipped.classify(to_bitmap(render_canvas(strokes, c, pen, size))).best.label
-            == shipped.classify(render_quickdraw(strokes)).best.label
+    same = [answer(shipped.classify(to_bitmap(render_canvas(strokes, c, pen, size))))
+            == answer(shipped.classify(render_quickdraw(strokes)))
             for strokes, (c, pen, size) in itertools.product(sets, canvases)]
-    print(f"\nsame label as the dataset rendering: {np.mean(same):.1%} of {len(same)}")
+    print(f"\nsame answer as the dataset rendering: {np.mean(same):.1%} of {len(same)}")
     assert np.mean(same) >= 0.95
 
 
@@ -75,42 +86,53 @@ def test_real_drawings_on_a_canvas_keep_their_label(shipped, shared_data):
     assert on_canvas <= in_dataset + 0.07
 
 
-def test_never_seen_categories_are_unsure_as_measured(shipped, quickdraw_source, strokes_source,
+def test_never_seen_categories_are_unsure_as_measured(shipped, mirror_sources,
                                                      tmp_path_factory):
     """Rejection re-measured on the categories the shipped model never trained on (its recipe
-    names them): the figures its metadata states, and issue 18's floor for things."""
+    names them; each is out of all four folders): the figures its metadata states."""
     recipe = Recipe.from_metadata(shipped.metadata["trained_on"])
     trained = set(recipe.classes) | set(recipe.other_bitmaps) | set(recipe.other_strokes)
     assert len(recipe.holdout) >= 27 and not set(recipe.holdout) & trained
     assert len(recipe.held_out_animals()) >= 6
+    bitmaps, strokes = mirror_sources
     cache = tmp_path_factory.mktemp("cache")
     rates = {}
     for name in recipe.holdout:
-        rows = (quickdraw.load(name, recipe.holdout_limit, source=quickdraw_source, cache=cache)
+        rows = (quickdraw.load(name, recipe.holdout_limit, source=bitmaps, cache=cache)
                 if name in recipe.holdout_bitmaps else render_simplified(quickdraw.load_strokes(
-                    name, recipe.stroke_limit, source=strokes_source, cache=cache)))
+                    name, recipe.stroke_limit, source=strokes, cache=cache)))
         rates[name] = float(shipped.unsure(shipped.probabilities(rows)).mean())
     stated = shipped.metadata["metrics"]["rejection"]
     assert rates == pytest.approx(stated["holdout_unsure_rate_per_class"], abs=1e-9)
     things = np.mean([rates[n] for n in recipe.held_out_things()])
     animals = np.mean([rates[n] for n in recipe.held_out_animals()])
+    assert things == pytest.approx(stated["holdout_things_unsure_rate"], abs=1e-9)
+    assert animals == pytest.approx(stated["holdout_animals_unsure_rate"], abs=1e-9)
     print(f"\nunsure: never-seen things {things:.1%}, never-seen animals {animals:.1%}, "
           f"the six animals {stated['known_unsure_rate']:.1%}")
-    assert things >= 0.85
-    assert animals >= 8 * stated["known_unsure_rate"]
+    assert things >= THINGS_UNSURE and animals >= ANIMALS_UNSURE
 
 
-def test_shipped_confidence_means_what_it_says(shipped, shared_data):
-    """The expected calibration error on the six animals' test split, re-measured: what the
-    metadata says, and small (of the answers given with 80%, about 80% are right)."""
-    trained_on = shipped.metadata["trained_on"]
+def test_shipped_confidence_means_what_it_says(shipped, mirror_sources, tmp_path):
+    """The expected calibration error on the six animals' test split (their bitmaps of both
+    folders and their stroke drawings), re-measured: what the metadata says, and small (of
+    the answers given with 80%, about 80% are right)."""
+    recipe = Recipe.from_metadata(shipped.metadata["trained_on"])
+    bitmaps, strokes = mirror_sources
     confidence, correct = [], []
     for index, name in enumerate(shipped.labels):
-        rows = np.asarray(shared_data(name)[:trained_on["limit"]])
-        test = rows[split_ids(rows, trained_on["seed"]) == 2]
+        rows = quickdraw.load(name, recipe.limit, source=bitmaps, cache=tmp_path)
+        if recipe.class_stroke_limit:
+            rows = np.concatenate([rows, class_strokes(
+                lambda n, limit: quickdraw.load_strokes(n, limit, source=strokes,
+                                                        cache=tmp_path),
+                name, recipe.class_stroke_limit)])
+        test = rows[split_ids(rows, recipe.seed) == 2]
         known = shipped.probabilities(test)[:, shipped.answer_columns]
         confidence.append(known.max(axis=1))
         correct.append(known.argmax(axis=1) == index)
+    assert sum(map(len, correct)) == sum(
+        c["support"] for c in shipped.metadata["metrics"]["per_class"].values())
     ece = reliability(np.concatenate(confidence), np.concatenate(correct))["ece"]
     assert ece == pytest.approx(shipped.metadata["metrics"]["calibration"]["ece"], abs=1e-9)
-    assert ece <= 0.035
+    assert ece <= ECE
