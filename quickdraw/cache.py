@@ -256,6 +256,10 @@ class _Store:
     def _install(self, name: str, f, sidecar: dict) -> None:
         """Atomically make the flushed and checked temporary file ``f`` the cached file."""
         try:
+            # The old sidecar goes first: one describing another file must never be left
+            # beside the new one (same rows, other sources) if we stop between the two.
+            with contextlib.suppress(FileNotFoundError):
+                self._meta_path(name).unlink()
             os.replace(f.name, self.path(name))
             self._write_meta(name, sidecar)
         except OSError as e:

@@ -29,6 +29,11 @@ class MissingFile(SourceError):
     """The source has no file for the category (HTTP 404, or no such file/folder)."""
 
 
+class MissingSource(MissingFile):
+    """The source itself is not there (a folder that does not exist): never a source that
+    merely lacks the category, which a list of sources skips."""
+
+
 class DownloadError(SourceError):
     """The download failed: no network, refused connection, HTTP error, bad reply."""
 

@@ -21,7 +21,7 @@ import numpy as np
 from . import config, npy
 from .cache import Absent, Cache, CachedFile, Origin
 from .categories import validate
-from .errors import CacheError, MissingFile, QuickDrawError, TruncatedData
+from .errors import CacheError, MissingFile, MissingSource, QuickDrawError, TruncatedData
 from .npy import ROW_BYTES
 from .sources import Reply, Source, open_source
 
@@ -258,9 +258,16 @@ def fetch_file(name: str, limit: int | None = None, *, source=None, cache=None,
     """
     name = validate(name)
     seconds = config.timeout(timeout)
-    sources = [open_source(spec, seconds) for spec in config.source(source)]
+    sources = distinct([open_source(spec, seconds) for spec in config.source(source)])
     return fetch_into(Cache(config.cache_dir(cache)), sources, name, check_limit(limit),
                       Bitmaps(), progress)
+
+
+def distinct(sources: list[Source]) -> list[Source]:
+    """``sources`` without a repeat of one already listed (``data`` and ``./data`` are one
+    folder, a URL with and without its last slash one server)."""
+    return [src for index, src in enumerate(sources)
+            if src.id not in {earlier.id for earlier in sources[:index]}]
 
 
 def fetch_into(store, sources: list[Source], name: str, limit: int | None, kind,
@@ -313,12 +320,14 @@ def _assemble(store, sources: list[Source], name: str, limit: int | None, kind,
                 if index < len(kept):  # the last kept part: continue it
                     try:
                         origin, read = kind.more(name, src, out, kept[index], want, bar)
-                    except SourceChanged:
+                    except (SourceChanged, MissingFile):  # changed, or gone since
                         raise SourceChanged(src.describe(name)) from None
                     origins[index] = origin
                 else:
                     try:
                         origin, read = kind.new(name, src, out, want, bar)
+                    except MissingSource:
+                        raise  # a folder that is not there is a mistake, not a gap
                     except MissingFile as error:
                         missing.append(error)
                         origins.append(Absent(src.id))

@@ -21,7 +21,14 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from .errors import DownloadError, DownloadTimeout, MissingFile, SourceError, TruncatedData
+from .errors import (
+    DownloadError,
+    DownloadTimeout,
+    MissingFile,
+    MissingSource,
+    SourceError,
+    TruncatedData,
+)
 
 USER_AGENT = "sketchbook-quickdraw/1.0 (Python urllib)"
 _SKIP_CHUNK = 1 << 16
@@ -228,7 +235,7 @@ class LocalSource(Source):
 
     def open(self, name: str, start: int, stop: int | None) -> Reply:
         if not self.folder.is_dir():
-            raise MissingFile(f"the source folder {self.folder} does not exist")
+            raise MissingSource(f"the source folder {self.folder} does not exist")
         path = self.folder / f"{name}{self.suffix}"
         try:
             f = open(path, "rb")

@@ -35,7 +35,15 @@ from .errors import (
     TruncatedData,
     WrongCategory,
 )
-from .fetch import FetchResult, Progress, SourceChanged, check_limit, fetch_into, write
+from .fetch import (
+    FetchResult,
+    Progress,
+    SourceChanged,
+    check_limit,
+    distinct,
+    fetch_into,
+    write,
+)
 from .sources import Reply, Source, open_source
 
 SUFFIX = ".ndjson"
@@ -259,7 +267,8 @@ def fetch_strokes(name: str, limit: int | None = None, *, source=None, cache=Non
     """
     name = validate(name)
     seconds = config.timeout(timeout)
-    sources = [open_source(spec, seconds, SUFFIX) for spec in config.strokes_source(source)]
+    sources = distinct([open_source(spec, seconds, SUFFIX)
+                        for spec in config.strokes_source(source)])
     return fetch_into(StrokeCache(config.cache_dir(cache)), sources, name, check_limit(limit),
                       Strokes(), progress)
 

@@ -206,7 +206,10 @@ def test_a_broken_second_source_is_an_error_not_a_skip(folders, tmp_path, mode, 
         with pytest.raises(error) as raised:
             quickdraw.load("cat", source=[folders[0], server.url], cache=cache)
     assert "\n" not in str(raised.value) and "127.0.0.1" in str(raised.value)
-    assert quickdraw.fetch_file("cat", 10, source=folders[:1], cache=cache).from_cache
+    kept = quickdraw.fetch_file("cat", 10, source=folders[:1], cache=cache)
+    assert kept.from_cache and kept.rows == 10, "the cache holds what it held"
+    assert np.array_equal(quickdraw.load("cat", 10, source=folders[:1], cache=cache),
+                          CAT_A[:10])
     assert not list(cache.glob(".*.part")), "no half-written file is left"
 
 
@@ -214,3 +217,27 @@ def test_an_unreachable_second_source_is_an_error(folders, tmp_path):
     with pytest.raises(DownloadError, match="connection refused"):
         quickdraw.load("cat", source=[folders[0], f"http://127.0.0.1:{free_port()}/qd"],
                        cache=tmp_path / "cache")
+
+
+def test_a_folder_that_is_not_there_is_an_error_not_a_skip(folders, tmp_path):
+    """A source folder missing altogether (a mirror not mounted, a typo) is a mistake: it is
+    never taken for a source that lacks the category, nor remembered as one."""
+    cache = tmp_path / "cache"
+    with pytest.raises(MissingFile, match="does not exist"):
+        quickdraw.load("cat", source=[str(tmp_path / "unmounted"), folders[1]], cache=cache)
+    assert not list(cache.glob("cat*")), "nothing was cached"
+
+
+def test_one_source_named_twice_is_read_once(folders, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    sources = ["first", "./first/", folders[0], folders[1]]
+    assert np.array_equal(quickdraw.load("cat", source=sources, cache=tmp_path / "cache"),
+                          np.concatenate([CAT_A, CAT_B]))
+
+
+def test_a_cached_source_file_that_is_gone_is_read_anew(folders, tmp_path):
+    cache = tmp_path / "cache"
+    quickdraw.load("cat", 20, source=folders, cache=cache)  # 20 of the first source's 50
+    (tmp_path / "first" / "cat.npy").unlink()
+    assert np.array_equal(quickdraw.load("cat", source=folders, cache=cache), CAT_B), \
+        "the first source has no cat any more: the second's rows, from the start"
