@@ -175,7 +175,7 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
     from .training.checkpoint import Checkpoint
     from .training.dataset import SPLITS, in_memory_batches, load_dataset
     from .training.finish import finish_model
-    from .training.heads import head_labels, head_names, merged
+    from .training.heads import class_weights, head_labels, head_names, merged
     from .training.stream import load_streamed, training_batches
 
     cluster = distribute.connect(args.strategy)  # first: a cluster forms before other work
@@ -228,10 +228,7 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
         train_set, steps_per_epoch = in_memory_batches(data, recipe, augment, cluster.workers,
                                                        cluster.worker, seed=recipe.seed + resumed,
                                                        labels=labels["train"])
-        counts = np.bincount(data.y["train"], minlength=len(classes))
-        weights = [len(data.y["train"]) / (len(classes) * max(c, 1)) for c in counts]
-        class_weight = {i: weights[classes.index(name if name in classes else "other")]
-                        for i, name in enumerate(heads)}
+        class_weight = class_weights(data, heads)
     validation = (data.x["validation"].astype(np.float32), labels["validation"])
 
     # --- model

@@ -90,7 +90,7 @@ def load_dataset(recipe: Recipe, *, source=None, strokes_source=None, cache=None
     parts = {split: ([], [], []) for split in SPLITS}
     sources = ([(category, label, lambda n, limit=limit: bitmaps(n, limit))
                 for category, label, limit in bitmap_categories(recipe)]
-               + drawn_categories(recipe, strokes))
+               + drawn_categories(recipe, strokes, bitmaps))
     for category, label, read in sources:
         rows = read(category)
         add_category(data, parts, category, label, rows, split_ids(rows, recipe.seed))
@@ -155,12 +155,13 @@ def bitmap_categories(recipe: Recipe) -> list[tuple[str, str, int | None]]:
             + [(c, OTHER, recipe.other_limit_of(c)) for c in recipe.other_bitmaps])
 
 
-def drawn_categories(recipe: Recipe, strokes) -> list[tuple[str, str, object]]:
+def drawn_categories(recipe: Recipe, strokes, bitmaps) -> list[tuple[str, str, object]]:
     """(category, label, read) of each category rendered here, after the bitmap ones: the
     classes' stroke drawings (where a stroke source has them), the stroke categories and the
     synthetic scribbles. ``read(category)`` gives (N, 784) uint8."""
     drawn = [(f"{c} (strokes)", c,
-              lambda n, c=c: class_strokes(strokes, c, recipe.class_stroke_limit))
+              lambda n, c=c: class_strokes(lambda: strokes(c, recipe.class_stroke_limit),
+                                           bitmaps(c, recipe.limit)))
              for c in recipe.classes if recipe.class_stroke_limit]
     drawn += [(c, OTHER, lambda n: render_simplified(strokes(n, recipe.stroke_limit)))
               for c in recipe.other_strokes]
@@ -170,15 +171,25 @@ def drawn_categories(recipe: Recipe, strokes) -> list[tuple[str, str, object]]:
     return drawn
 
 
-def class_strokes(strokes, name: str, limit: int) -> np.ndarray:
-    """Up to ``limit`` stroke drawings of the class ``name``, rendered; none when no stroke
-    source has the class (its bitmaps are its drawings then). Read from the official bucket
-    they are the first drawings of the bitmap file again, which the keyed split keeps on
-    the same side of it."""
+TWIN = 8.0  # mean |difference| per pixel (of 255) below which two bitmaps are one drawing
+
+
+def class_strokes(read, known: np.ndarray) -> np.ndarray:
+    """A class's stroke drawings (``read()``), rendered, without those that are one of its
+    ``known`` bitmap rows: each is split by its own pixels, and our rendering of a drawing
+    differs from its official bitmap by about 1.4 / 255 a pixel, so a twin could land on
+    the other side of the split. (Read from the official bucket, the first stroke drawings
+    are all twins of the first bitmap rows; the mirror's -more folder has a few.) None when
+    no stroke source has the class: its bitmaps are its drawings then."""
     try:
-        return render_simplified(strokes(name, limit))
+        rendered = render_simplified(read())
     except quickdraw.MissingFile:
         return render_simplified([])
+    known = np.asarray(known, dtype=np.int16)
+    keep = [len(known) == 0 or
+            np.abs(known - row.astype(np.int16)).mean(axis=1).min() >= TWIN
+            for row in rendered]
+    return rendered[np.asarray(keep, dtype=bool)]
 
 
 def add_category(data: Dataset, parts: dict, category: str, label: str, rows: np.ndarray,

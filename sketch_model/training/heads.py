@@ -5,7 +5,7 @@ learns a single pooled "none of these" (Vaze et al. 2022, "Open-set recognition:
 closed-set classifier is all you need"): to tell a lion from a cat it must learn what makes
 a lion, and what it learns there serves every animal it never saw. With the recipe's
 ``other_heads = "categories"`` the network is trained with one output per class and one per
-"other" category; the model saved and served then sums the "other" outputs into the one
+"other" category; the model saved and served then gives the "other" outputs' sum as the one
 "other" column (``merged``), so its contract, its tuning and the app stay as they are.
 """
 
@@ -35,24 +35,44 @@ def head_labels(data: Dataset, split: str) -> np.ndarray:
     return of_category[data.category[split]]
 
 
-def merging(data: Dataset) -> np.ndarray:
-    """The 0/1 matrix (heads x classes) that sums each head into its class."""
+def class_weights(data: Dataset, heads: list[str]) -> dict[int, float]:
+    """Keras's ``class_weight`` for outputs ``heads`` (the classes, or ``head_names``): each
+    class weighs in inverse proportion to its training drawings, so every class counts the
+    same in the loss, and an "other" category's head weighs as "other" does."""
+    counts = np.bincount(data.y["train"], minlength=len(data.classes))
+    weights = [len(data.y["train"]) / (len(data.classes) * max(count, 1)) for count in counts]
+    return {index: weights[data.classes.index(name if name in data.classes else OTHER)]
+            for index, name in enumerate(heads)}
+
+
+def merging(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """The Dense layer's kernel (heads x classes) and bias that turn the heads into the
+    classes' probabilities: each class keeps its own head, and "other" is one minus the
+    classes' (which the heads' softmax makes the sum of the "other" heads).
+
+    Said as "one minus the classes", the int8 export rounds the six classes' heads and not
+    the 273 small "other" ones, whose rounding down lost about 0.02 of "other" in the sum.
+    """
     names = head_names(data)
-    matrix = np.zeros((len(names), len(data.classes)), dtype=np.float32)
+    kernel = np.zeros((len(names), len(data.classes)), dtype=np.float32)
+    bias = np.zeros(len(data.classes), dtype=np.float32)
+    other = data.classes.index(OTHER)
     for row, name in enumerate(names):
-        matrix[row, data.classes.index(name if name in data.classes else OTHER)] = 1.0
-    return matrix
+        if name in data.classes:
+            kernel[row, data.classes.index(name)] = 1.0
+            kernel[row, other] = -1.0
+    bias[other] = 1.0
+    return kernel, bias
 
 
 def merged(network, data: Dataset):
-    """``network`` (probabilities over ``head_names``) with a last, fixed layer that sums
-    them into the classes': a plain Dense layer, so the ``.keras`` file loads in safe mode
-    and exports to LiteRT like any other."""
+    """``network`` (probabilities over ``head_names``) with a last, fixed layer that makes
+    them the classes' (``merging``): a plain Dense layer, so the ``.keras`` file loads in
+    safe mode and exports to LiteRT like any other."""
     import keras
 
-    matrix = merging(data)
-    merge = keras.layers.Dense(matrix.shape[1], use_bias=False, trainable=False,
-                               name="merge_other")
+    kernel, bias = merging(data)
+    merge = keras.layers.Dense(kernel.shape[1], trainable=False, name="merge_other")
     outputs = merge(network.output)
-    merge.set_weights([matrix])
+    merge.set_weights([kernel, bias])
     return keras.Model(network.input, outputs, name=network.name)

@@ -116,7 +116,7 @@ def load_streamed(recipe: Recipe, *, source=None, strokes_source=None, cache=Non
                         offset=header.length, rows=rows, ids=ids_path)
         streamed.streams.append(stream)
         files.append((pixels, train, stream))
-    for category, label, read in drawn_categories(recipe, strokes):
+    for category, label, read in drawn_categories(recipe, strokes, bitmaps):
         rows = read(category)
         before = len(parts["train"][0])
         add_category(data, parts, category, label, rows, split_ids(rows, recipe.seed))
@@ -205,7 +205,7 @@ def cached_split_ids(path: Path, rows: int, seed: int) -> Path:
     try:
         pixels = _rows_of(path)
         fingerprint = _fingerprint(pixels)
-        if _known_rows(ids_path, fingerprint) >= rows:
+        if _known_rows(ids_path, fingerprint, pixels) >= rows:
             return ids_path  # read only: a cache shared with other users needs no write
         folder.mkdir(exist_ok=True)
         lock = os.open(folder / f".{path.stem}.lock", os.O_RDONLY | os.O_CREAT, 0o644)
@@ -221,13 +221,16 @@ def cached_split_ids(path: Path, rows: int, seed: int) -> Path:
     return ids_path
 
 
-def _known_rows(ids_path: Path, fingerprint: str) -> int:
+def _known_rows(ids_path: Path, fingerprint: str, pixels: np.ndarray) -> int:
     """How many first rows of the cache file with this ``fingerprint`` the kept split ids
-    are right for (0: none)."""
+    are right for (0: none). The last of those rows must be unchanged too: a file read
+    from another list of sources may start with the same drawings and go on with others."""
     try:
         meta = json.loads(ids_path.with_suffix(".json").read_text())
-        if meta.get("fingerprint") == fingerprint and ids_path.stat().st_size >= meta["rows"]:
-            return int(meta["rows"])
+        rows = int(meta["rows"])
+        if meta.get("fingerprint") == fingerprint and ids_path.stat().st_size >= rows \
+                and len(pixels) >= rows and meta.get("tail") == _fingerprint(pixels, rows):
+            return rows
     except (OSError, ValueError, KeyError, TypeError):
         pass  # none yet, or unreadable: computed again
     return 0
@@ -238,7 +241,7 @@ def _update_split_ids(pixels: np.ndarray, fingerprint: str, ids_path: Path, rows
     """Hash the rows the kept ids lack (asked again under the lock: another run may have
     just written them) and write ids and fingerprint."""
     meta_path = ids_path.with_suffix(".json")
-    done = _known_rows(ids_path, fingerprint)
+    done = _known_rows(ids_path, fingerprint, pixels)
     if done >= rows:
         return
     known = np.fromfile(ids_path, dtype=np.uint8, count=done) if done else \
@@ -247,12 +250,15 @@ def _update_split_ids(pixels: np.ndarray, fingerprint: str, ids_path: Path, rows
              for start in range(done, rows, HASH_CHUNK)]
     _replace(ids_path, np.concatenate([known, *fresh]).tobytes())
     _replace(meta_path, json.dumps({"rows": rows, "fingerprint": fingerprint,
+                                    "tail": _fingerprint(pixels, rows),
                                     "seed": seed}).encode())
 
 
-def _fingerprint(pixels: np.ndarray) -> str:
-    return hashlib.blake2b(np.asarray(pixels[:FINGERPRINT_ROWS]).tobytes(),
-                           digest_size=16).hexdigest()
+def _fingerprint(pixels: np.ndarray, end: int = FINGERPRINT_ROWS) -> str:
+    """A digest of the FINGERPRINT_ROWS rows that end at row ``end`` (the first ones by
+    default)."""
+    rows = pixels[max(0, end - FINGERPRINT_ROWS):end]
+    return hashlib.blake2b(np.asarray(rows).tobytes(), digest_size=16).hexdigest()
 
 
 def _replace(path: Path, content: bytes) -> None:

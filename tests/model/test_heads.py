@@ -9,7 +9,7 @@ import pytest
 from sketch_model.inference.classifier import load_classifier
 from sketch_model.train import main as train_main
 from sketch_model.training.dataset import Dataset, add_category, assemble
-from sketch_model.training.heads import head_labels, head_names, merging
+from sketch_model.training.heads import class_weights, head_labels, head_names, merging
 from testkit.commands import run_module
 
 
@@ -31,8 +31,22 @@ def test_each_other_category_gets_a_head_and_classes_keep_theirs():
     assert head_labels(data, "train").tolist() == [0] * 3 + [2] * 3 + [1] * 3 + [0] * 3 + [3] * 3
     assert data.y["train"].tolist() == [0] * 3 + [2] * 3 + [1] * 3 + [0] * 3 + [2] * 3
     assert head_labels(data, "test").tolist() == [0, 2, 1, 0, 3]
-    matrix = merging(data)
-    assert matrix.tolist() == [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 1]]
+    kernel, bias = merging(data)
+    assert kernel.tolist() == [[1, 0, -1], [0, 1, -1], [0, 0, 0], [0, 0, 0]]
+    assert bias.tolist() == [0, 0, 1]
+    heads = np.array([[0.5, 0.2, 0.1, 0.2], [0.0, 0.1, 0.6, 0.3]])
+    assert np.allclose(heads @ kernel + bias, [[0.5, 0.2, 0.3], [0.0, 0.1, 0.9]]), \
+        "\"other\" is the sum of its heads"
+
+
+def test_each_head_weighs_as_its_class():
+    """Training split: 6 cats, 3 dogs, 6 "other" drawings (3 apples, 3 ants): each class
+    counts the same in the loss, and each "other" head weighs what "other" does."""
+    data = small_dataset()
+    coarse = class_weights(data, data.classes)
+    assert coarse == {0: 15 / (3 * 6), 1: 15 / (3 * 3), 2: 15 / (3 * 6)}
+    assert class_weights(data, head_names(data)) == {0: coarse[0], 1: coarse[1],
+                                                     2: coarse[2], 3: coarse[2]}
 
 
 @pytest.fixture(scope="module")
@@ -59,14 +73,14 @@ def test_the_saved_model_sums_the_heads_into_one_other_column(trained):
                                     safe_mode=True)
     merge = model.layers[-1]
     assert merge.name == "merge_other" and not merge.trainable
-    kernel = np.asarray(merge.get_weights()[0])
+    kernel, bias = (np.asarray(w) for w in merge.get_weights())
     assert kernel.shape == (2 + 4, 3)  # cat, fish, then house, ant, cow, the scribbles
-    assert kernel[:2].tolist() == [[1, 0, 0], [0, 1, 0]] and (kernel[2:, 2] == 1).all()
     heads = keras.Model(model.input, model.layers[-2].output)
     x = np.random.default_rng(0).integers(0, 256, (8, 28, 28, 1)).astype(np.float32)
     inner = np.asarray(heads(x))
     served = np.asarray(model(x))
-    assert np.allclose(served, inner @ kernel, atol=1e-6)
+    assert np.allclose(served[:, :2], inner[:, :2], atol=1e-6)
+    assert np.allclose(served[:, 2], inner[:, 2:].sum(axis=1), atol=1e-5)
     assert np.allclose(served.sum(axis=1), 1.0, atol=1e-5)
 
 

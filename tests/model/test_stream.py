@@ -151,6 +151,21 @@ def test_split_ids_of_a_replaced_file_are_hashed_again(tmp_path, quickdraw_sourc
     assert np.array_equal(np.fromfile(path, dtype=np.uint8), split_ids(dogs, 1))
 
 
+def test_split_ids_of_a_file_that_goes_on_with_other_drawings_are_hashed_again(
+        tmp_path, quickdraw_source):
+    """The cache file of another list of sources: the same first drawings (the first
+    source's), then others. The ids of the rows after them are hashed again."""
+    cats = np.load(quickdraw_source / "cat.npy", mmap_mode="r")[:300]
+    dogs = np.load(quickdraw_source / "dog.npy", mmap_mode="r")[:200]
+    cached = tmp_path / "cat.npy"
+    np.save(cached, np.concatenate([cats[:100], cats[100:300]]))
+    path = cached_split_ids(cached, 300, seed=1)
+    np.save(cached, np.concatenate([cats[:100], dogs]))
+    cached_split_ids(cached, 300, seed=1)
+    assert np.array_equal(np.fromfile(path, dtype=np.uint8),
+                          split_ids(np.concatenate([cats[:100], dogs]), 1))
+
+
 def test_known_split_ids_are_read_without_writing_and_an_unwritable_cache_is_a_sentence(
         tmp_path, quickdraw_source, monkeypatch):
     cached = tmp_path / "cat.npy"
