@@ -57,22 +57,22 @@ __all__ = [
 PathLike = str | os.PathLike
 
 
-def fetch(name: str, limit: int | None = None, *, source: PathLike | None = None,
+def fetch(name: str, limit: int | None = None, *, source: config.Sources = None,
           cache: PathLike | None = None, progress: bool | None = None,
           timeout: float | None = None) -> Path:
     """Ensure the cache holds at least the first ``limit`` drawings of ``name``.
 
     ``limit=None`` means every drawing of the sources. ``source``: one source or a list of
-    them, read in order (default ``QUICKDRAW_SOURCE``, else the official bucket). Returns the path of the cached
-    ``.npy`` file (which may hold more rows than asked for, or fewer if the
-    source has fewer). ``progress``: None shows a bar on long downloads when
-    stderr is a terminal, True always, False never. ``timeout`` is in seconds.
+    them, read in order (default ``QUICKDRAW_SOURCE``, else the official bucket). Returns
+    the path of the cached ``.npy`` file (which may hold more rows than asked for, or fewer
+    if the sources have fewer). ``progress``: None shows a bar on long downloads when stderr
+    is a terminal, True always, False never. ``timeout`` is in seconds.
     """
     return fetch_file(name, limit, source=source, cache=cache, progress=progress,
                       timeout=timeout).path
 
 
-def load(name: str, limit: int | None = None, *, source: PathLike | None = None,
+def load(name: str, limit: int | None = None, *, source: config.Sources = None,
          cache: PathLike | None = None, progress: bool | None = None,
          timeout: float | None = None) -> np.ndarray:
     """The first ``limit`` drawings of ``name`` (all if None) as uint8 of shape (N, 784).

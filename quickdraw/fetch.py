@@ -23,7 +23,7 @@ from .cache import Absent, Cache, CachedFile, Origin
 from .categories import validate
 from .errors import CacheError, MissingFile, MissingSource, QuickDrawError, TruncatedData
 from .npy import ROW_BYTES
-from .sources import Reply, Source, open_source
+from .sources import Reply, Source, open_sources
 
 GUESS_HEADER = 128  # the header length of every official file (npy 1.0, 64-aligned)
 CHUNK = 1 << 16
@@ -257,17 +257,9 @@ def fetch_file(name: str, limit: int | None = None, *, source=None, cache=None,
     always, False never.
     """
     name = validate(name)
-    seconds = config.timeout(timeout)
-    sources = distinct([open_source(spec, seconds) for spec in config.source(source)])
+    sources = open_sources(config.source(source), config.timeout(timeout))
     return fetch_into(Cache(config.cache_dir(cache)), sources, name, check_limit(limit),
                       Bitmaps(), progress)
-
-
-def distinct(sources: list[Source]) -> list[Source]:
-    """``sources`` without a repeat of one already listed (``data`` and ``./data`` are one
-    folder, a URL with and without its last slash one server)."""
-    return [src for index, src in enumerate(sources)
-            if src.id not in {earlier.id for earlier in sources[:index]}]
 
 
 def fetch_into(store, sources: list[Source], name: str, limit: int | None, kind,

@@ -275,6 +275,18 @@ def open_source(spec: str, timeout: float, suffix: str = ".npy") -> Source:
     return LocalSource(_absolute(spec), suffix)
 
 
+def open_sources(specs: list[str], timeout: float, suffix: str = ".npy") -> list[Source]:
+    """:func:`open_source` of each of ``specs``, in order, a source named twice only once
+    (``data`` and ``./data`` are one folder, a URL with and without its last slash one
+    server)."""
+    sources: list[Source] = []
+    for spec in specs:
+        source = open_source(spec, timeout, suffix)
+        if source.id not in {known.id for known in sources}:
+            sources.append(source)
+    return sources
+
+
 def _absolute(path: str) -> Path:
     """``path`` made absolute against the current directory, with ``..`` folded."""
     return Path(os.path.abspath(os.path.expanduser(path)))

@@ -40,11 +40,10 @@ from .fetch import (
     Progress,
     SourceChanged,
     check_limit,
-    distinct,
     fetch_into,
     write,
 )
-from .sources import Reply, Source, open_source
+from .sources import Reply, Source, open_sources
 
 SUFFIX = ".ndjson"
 CHUNK = 1 << 16
@@ -266,9 +265,7 @@ def fetch_strokes(name: str, limit: int | None = None, *, source=None, cache=Non
     appended when the cached lines came from the same sources, from scratch when not.
     """
     name = validate(name)
-    seconds = config.timeout(timeout)
-    sources = distinct([open_source(spec, seconds, SUFFIX)
-                        for spec in config.strokes_source(source)])
+    sources = open_sources(config.strokes_source(source), config.timeout(timeout), SUFFIX)
     return fetch_into(StrokeCache(config.cache_dir(cache)), sources, name, check_limit(limit),
                       Strokes(), progress)
 

@@ -34,7 +34,7 @@ from quickdraw.arguments import bounded
 
 from .modelcard import ModelCard, ModelError, model_path
 from .training.distribute import STRATEGIES, check_strategy
-from .training.recipe import Recipe, RecipeError, load_recipe
+from .training.recipe import OTHER_HEADS, Recipe, RecipeError, load_recipe
 from .training.stream import SHUFFLE_BUFFER
 
 
@@ -70,7 +70,7 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, Recipe]:
                              f"(default {Recipe.stroke_limit})")
     parser.add_argument("--arch", choices=("sketchnet", "baseline"),
                         help="sketchnet (ours, the default) or baseline (the original app's)")
-    parser.add_argument("--other-heads", choices=("one", "categories"),
+    parser.add_argument("--other-heads", choices=OTHER_HEADS,
                         help="train 'other' as one class, or as one output per category, "
                              "summed into 'other' in the saved model (default: the recipe's)")
     parser.add_argument("--epochs", type=bounded("epochs", 1),

@@ -15,9 +15,6 @@ import numpy as np
 
 from .dataset import OTHER, Dataset
 
-HEADS = ("one", "categories")  # the recipe's other_heads
-
-
 def head_names(data: Dataset) -> list[str]:
     """The network's outputs: the classes but "other", then each "other" category."""
     classes = [c for c in data.classes if c != OTHER]

@@ -22,6 +22,7 @@ import quickdraw
 
 RECIPES = Path(__file__).resolve().parent / "recipes"
 ALL = "all"  # as a recipe's classes: every official category
+OTHER_HEADS = ("one", "categories")  # "other" as one output, or one a category (``heads``)
 
 
 class RecipeError(ValueError):
@@ -70,8 +71,8 @@ class Recipe:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise RecipeError(f"{name} must be a whole number, 0 or more.")
-        if self.other_heads not in ("one", "categories"):
-            raise RecipeError(f"other_heads must be \"one\" or \"categories\", not "
+        if self.other_heads not in OTHER_HEADS:
+            raise RecipeError(f"other_heads must be one of {', '.join(OTHER_HEADS)}, not "
                               f"{self.other_heads!r}.")
         if len(self.classes) < 2:
             raise RecipeError("A model needs at least two classes.")
@@ -260,6 +261,7 @@ def _resolve(raw: dict, with_holdout: bool, stem: str) -> Recipe:
         holdout_limit=holdout.get("limit", Recipe.holdout_limit),
         animals=sorted(animals & set(bitmaps + strokes)), excluded=sorted(excluded),
         arch=training.get("arch", Recipe.arch),
-        other_heads=training.get("other_heads", Recipe.other_heads), epochs=training.get("epochs", Recipe.epochs),
+        other_heads=training.get("other_heads", Recipe.other_heads),
+        epochs=training.get("epochs", Recipe.epochs),
         batch_size=training.get("batch_size", Recipe.batch_size),
         measure_limit=training.get("measure_limit", Recipe.measure_limit), holdout_draw=draw)
