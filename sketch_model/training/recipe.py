@@ -54,6 +54,7 @@ class Recipe:
     epochs: int = 20
     batch_size: int = 128
     name: str = ""
+    title: str = ""  # the model's name for people, on the pages' model switch ("Zoo (17)")
     holdout_draw: dict = field(default_factory=dict)  # how the held-out names were drawn
 
     def __post_init__(self) -> None:
@@ -194,7 +195,7 @@ def load_recipe(spec: str | Path, *, with_holdout: bool = True) -> Recipe:
 # The settings a recipe file may hold, by table, and their types.
 _NAMES, _COUNT = "a list of category names", "a whole number"
 SETTINGS = {
-    "": {"name": str, "classes": _NAMES, "limit": _COUNT, "class_strokes": _COUNT,
+    "": {"name": str, "title": str, "classes": _NAMES, "limit": _COUNT, "class_strokes": _COUNT,
          "seed": _COUNT, "other": dict, "holdout": dict, "animals": dict, "training": dict},
     "other": {"bitmaps": _NAMES, "limit": _COUNT, "animal_limit": _COUNT, "strokes": _NAMES,
               "stroke_limit": _COUNT, "scribbles": _COUNT, "excluded": _NAMES},
@@ -248,7 +249,7 @@ def _resolve(raw: dict, with_holdout: bool, stem: str) -> Recipe:
             "things": holdout.get("things", 0), "always": always,
             "drawn": drawn} if with_holdout else {}
     return Recipe(
-        name=raw.get("name", stem), classes=classes, limit=raw.get("limit", Recipe.limit),
+        name=raw.get("name", stem), title=raw.get("title", ""), classes=classes, limit=raw.get("limit", Recipe.limit),
         seed=raw.get("seed", Recipe.seed),
         other_bitmaps=[n for n in bitmaps if n not in held],
         other_limit=other.get("limit", Recipe.other_limit),
