@@ -21,8 +21,8 @@ from ..facts import as_batch
 from ..inference.classifier import Classifier
 from .calibration import fit_temperature, reliability
 from .dataset import Dataset
+from .recipe import KNOWN_UNSURE
 
-MAX_KNOWN_UNSURE = 0.04  # tune the threshold so at most this share of known drawings is "unsure"
 # Class bias search: log-probability shifts within +-BIAS_RANGE, in BIAS_STEP steps. Narrow on
 # purpose: the smallest classes have ~150 validation drawings, and wider shifts fit their noise.
 BIAS_RANGE, BIAS_STEP, BIAS_SWEEPS = 0.5, 0.05, 3
@@ -57,8 +57,9 @@ def tune_and_score(classifier: Classifier, data: Dataset) -> dict:
     validation = validation_outputs(classifier, data)
     classifier.class_bias = tune_class_bias(classifier, validation)
     classifier.temperature = tune_temperature(classifier, validation)
-    classifier.unsure_threshold, classifier.other_threshold = tune_thresholds(classifier,
-                                                                              validation)
+    budget = data.recipe.known_unsure if data.recipe else KNOWN_UNSURE
+    classifier.unsure_threshold, classifier.other_threshold = tune_thresholds(
+        classifier, validation, budget)
     accept = tune_accept_threshold(classifier, validation)
     metrics = measure(classifier, data)
     classifier.metadata.update(class_bias=classifier.class_bias,
@@ -148,13 +149,15 @@ def tune_class_bias(classifier: Classifier, validation: Outputs) -> dict[str, fl
     return {label: round(float(b), 4) for label, b in zip(classifier.labels, bias) if b}
 
 
-def tune_thresholds(classifier: Classifier, validation: Outputs) -> tuple[float, float]:
+def tune_thresholds(classifier: Classifier, validation: Outputs,
+                    budget: float = KNOWN_UNSURE) -> tuple[float, float]:
     """The "unsure" thresholds (``unsure_threshold``, ``other_threshold``): as honest as
     possible without nagging, judged on the validation split only.
 
-    Each pair considered leaves at most MAX_KNOWN_UNSURE of the known classes' drawings
-    "unsure". Without an "other" class (or "other" drawings to judge by) that is the highest
-    confidence threshold that does so, and "other" keeps only its rule of outweighing.
+    Each pair considered leaves at most ``budget`` of the known classes' drawings "unsure"
+    (the recipe's ``known_unsure``). Without an "other" class (or "other" drawings to judge
+    by) that is the highest confidence threshold that does so, and "other" keeps only its
+    rule of outweighing.
     With one, every confidence threshold on a grid is paired with the lowest "other"
     threshold that still does so, and the pair that is unsure about the most "other"
     drawings wins (on a tie, the higher confidence threshold: it also catches drawings the
@@ -170,15 +173,15 @@ def tune_thresholds(classifier: Classifier, validation: Outputs) -> tuple[float,
     other_rows = ~validation.known
     if classifier.reject_class is None or not other_rows.any():
         floor = next((t for t in np.round(np.arange(0.95, 0.0, -0.01), 2)
-                      if known_rate(t) <= MAX_KNOWN_UNSURE), 0.0)
+                      if known_rate(t) <= budget), 0.0)
         return float(floor), 1.0
     others = probabilities[other_rows]
     floors = [t for t in np.round(np.arange(0.0, 0.96, 0.05), 2)
-              if known_rate(t) <= MAX_KNOWN_UNSURE]
+              if known_rate(t) <= budget]
     best = (-1.0, 0.0, 1.0)
     for floor in floors:
         other = next(t for t in np.round(np.arange(0.01, 1.001, 0.01), 2)
-                     if known_rate(floor, t) <= MAX_KNOWN_UNSURE)
+                     if known_rate(floor, t) <= budget)
         caught = float(classifier.unsure(others, floor, other).mean())
         if caught >= best[0]:
             best = (caught, float(floor), float(other))

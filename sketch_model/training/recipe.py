@@ -23,6 +23,9 @@ import quickdraw
 RECIPES = Path(__file__).resolve().parent / "recipes"
 ALL = "all"  # as a recipe's classes: every official category
 OTHER_HEADS = ("one", "categories")  # "other" as one output, or one a category (``heads``)
+# The share of the classes' validation drawings that tuning may leave "unsure" (its threshold
+# is set so that no more are), unless a recipe says otherwise; below one half.
+KNOWN_UNSURE = 0.04
 
 
 class RecipeError(ValueError):
@@ -53,6 +56,7 @@ class Recipe:
     other_heads: str = "one"  # "categories": "other" trained as its categories (``heads``)
     epochs: int = 20
     batch_size: int = 128
+    known_unsure: float = KNOWN_UNSURE  # see KNOWN_UNSURE
     name: str = ""
     title: str = ""  # the model's name for people, on the pages' model switch ("Zoo (17)")
     holdout_draw: dict = field(default_factory=dict)  # how the held-out names were drawn
@@ -72,6 +76,11 @@ class Recipe:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise RecipeError(f"{name} must be a whole number, 0 or more.")
+        if isinstance(self.known_unsure, bool) or \
+                not isinstance(self.known_unsure, (int, float)) or \
+                not 0 < self.known_unsure < 0.5:
+            raise RecipeError("known_unsure must be a share above 0 and below 0.5, not "
+                              f"{self.known_unsure!r}.")
         if self.other_heads not in OTHER_HEADS:
             raise RecipeError(f"other_heads must be one of {', '.join(OTHER_HEADS)}, not "
                               f"{self.other_heads!r}.")
@@ -193,7 +202,7 @@ def load_recipe(spec: str | Path, *, with_holdout: bool = True) -> Recipe:
 
 
 # The settings a recipe file may hold, by table, and their types.
-_NAMES, _COUNT = "a list of category names", "a whole number"
+_NAMES, _COUNT, _SHARE = "a list of category names", "a whole number", "a number"
 SETTINGS = {
     "": {"name": str, "title": str, "classes": _NAMES, "limit": _COUNT, "class_strokes": _COUNT,
          "seed": _COUNT, "other": dict, "holdout": dict, "animals": dict, "training": dict},
@@ -203,7 +212,7 @@ SETTINGS = {
                 "limit": _COUNT},
     "animals": {"names": _NAMES},
     "training": {"arch": str, "epochs": _COUNT, "batch_size": _COUNT, "measure_limit": _COUNT,
-                 "other_heads": str},
+                 "other_heads": str, "known_unsure": _SHARE},
 }
 
 
@@ -226,6 +235,8 @@ def _check(raw: dict) -> None:
                 ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
             elif kind == _COUNT:
                 ok = isinstance(value, int) and not isinstance(value, bool)
+            elif kind == _SHARE:
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
             else:
                 ok, kind = isinstance(value, kind), f"a {kind.__name__}"
             if not ok:
@@ -265,4 +276,5 @@ def _resolve(raw: dict, with_holdout: bool, stem: str) -> Recipe:
         other_heads=training.get("other_heads", Recipe.other_heads),
         epochs=training.get("epochs", Recipe.epochs),
         batch_size=training.get("batch_size", Recipe.batch_size),
+        known_unsure=training.get("known_unsure", Recipe.known_unsure),
         measure_limit=training.get("measure_limit", Recipe.measure_limit), holdout_draw=draw)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from sketch_model.training.dataset import Dataset
+from sketch_model.training.recipe import KNOWN_UNSURE
 from sketch_model.training.metrics import (
-    MAX_KNOWN_UNSURE,
     tune_and_score,
     tune_class_bias,
     tune_thresholds,
@@ -63,7 +63,13 @@ def test_thresholds_are_tuned_to_catch_other_while_sparing_the_animals():
     classifier.unsure_threshold, classifier.other_threshold = floor, other_threshold
     probabilities = classifier.probabilities(data.x["validation"])
     unsure = classifier.unsure(probabilities)
-    assert unsure[:100].mean() <= MAX_KNOWN_UNSURE and unsure[100:].mean() == 1.0
+    assert unsure[:100].mean() <= KNOWN_UNSURE and unsure[100:].mean() == 1.0
+
+    for budget in (0.02, 0.10, 0.25):  # a recipe's known_unsure
+        floor, other_threshold = tune_thresholds(classifier, validation_outputs(
+            classifier, data), budget)
+        unsure = classifier.unsure(probabilities, floor, other_threshold)
+        assert budget - 0.02 <= unsure[:100].mean() <= budget, "as many as allowed, no more"
 
     table, data = _validation_set(known, [])
     classifier = table_classifier(table, {"classes": data.classes, "reject_class": "other"})

@@ -26,11 +26,32 @@ def test_the_shipped_recipe_holds_out_24_stroke_categories_and_book_flower_house
     assert load_recipe("animals") == recipe  # drawn once: the same every time
 
 
-def test_every_category_of_the_mirror_is_trained_on_held_out_or_left_out(recipe,
+def test_the_zoo_recipe_names_seventeen_animals_and_holds_out_others(recipe):
+    zoo = load_recipe("zoo")
+    assert zoo.classes == ("cat", "dog", "fish", "bird", "octopus", "camel", "frog", "horse",
+                           "butterfly", "bee", "sea turtle", "snail", "bear", "lion",
+                           "monkey", "rabbit", "sheep")
+    assert zoo.title == "Zoo (17)" and recipe.title == "Six animals"
+    assert zoo.holdout_draw["seed"] == 28 and zoo.holdout_draw["seed"] != \
+        recipe.holdout_draw["seed"]
+    animals = zoo.held_out_animals()
+    assert len(animals) == 6 and not set(animals) & set(zoo.classes)
+    assert len(zoo.held_out_things()) >= 18 + 3 and {"book", "flower", "house"} <= \
+        set(zoo.holdout)
+    trained = set(zoo.classes) | set(zoo.other_bitmaps) | set(zoo.other_strokes)
+    assert not set(zoo.holdout) & trained and not set(zoo.excluded) & trained
+    assert {"animal migration", "teddy-bear"} <= set(zoo.excluded)
+    assert zoo.other_heads == "categories" and 0.04 < zoo.known_unsure <= 0.06
+    assert load_recipe("zoo") == zoo  # drawn once: the same every time
+
+
+@pytest.mark.parametrize("name", ["animals", "zoo"])
+def test_every_category_of_the_mirror_is_trained_on_held_out_or_left_out(name,
                                                                           mirror_sources):
     """All four folders: each category is a class, "other", held out (then out of every
     folder, since a category's drawings are those of all its sources) or left out as a kind
     of a class; a category in both kinds is read as bitmaps, of both bitmap folders."""
+    recipe = load_recipe(name)
     bitmap_folders, stroke_folders = mirror_sources
     bitmaps = {p.stem for folder in bitmap_folders for p in folder.glob("*.npy")}
     strokes = {p.name.removesuffix(".ndjson") for folder in stroke_folders
@@ -102,6 +123,9 @@ def test_metadata_keeps_the_recipe_and_gives_it_back(recipe):
     ({"classes": ["cat", "dog"], "limit": 0}, "limit must be"),
     ({"classes": ["cat", "dog"], "scribbles": -1}, "scribbles must be"),
     ({"classes": ["cat", "dog"], "holdout_bitmaps": ["book"]}, "holdout_bitmaps"),
+    ({"classes": ["cat", "dog"], "known_unsure": 0.5}, "known_unsure must be"),
+    ({"classes": ["cat", "dog"], "known_unsure": 0}, "known_unsure must be"),
+    ({"classes": ["cat", "dog"], "known_unsure": True}, "known_unsure must be"),
 ])
 def test_a_recipe_that_cannot_be_used_says_why(fields, words):
     with pytest.raises(RecipeError, match=words):
@@ -109,8 +133,9 @@ def test_a_recipe_that_cannot_be_used_says_why(fields, words):
 
 
 def test_recipe_files_that_cannot_be_read(tmp_path):
-    with pytest.raises(RecipeError, match=r"no recipe .*the recipes are: animals"):
-        load_recipe("zoo")
+    with pytest.raises(RecipeError, match=r"no recipe .*the recipes are: animals, everything, "
+                                          "zoo"):
+        load_recipe("aquarium")
     broken = tmp_path / "broken.toml"
     broken.write_text("classes = [cat")
     with pytest.raises(RecipeError, match="cannot be read"):
@@ -121,9 +146,11 @@ def test_recipe_files_that_cannot_be_read(tmp_path):
         load_recipe(nameless)
     small = tmp_path / "small.toml"
     small.write_text('classes = ["cat", "dog"]\n[other]\nstrokes = ["ant", "bee"]\n'
-                     '[holdout]\nthings = 1\nseed = 2\n[training]\nepochs = 3\n')
+                     '[holdout]\nthings = 1\nseed = 2\n[training]\nepochs = 3\n'
+                     'known_unsure = 0.05\n')
     recipe = load_recipe(small)
     assert recipe.name == "small" and recipe.epochs == 3 and len(recipe.holdout) == 1
+    assert recipe.known_unsure == 0.05 and Recipe(classes=["a", "b"]).known_unsure == 0.04
     assert set(recipe.holdout) | set(recipe.other_strokes) == {"ant", "bee"}
 
 
@@ -133,6 +160,8 @@ def test_recipe_files_that_cannot_be_read(tmp_path):
     ('classes = ["cat", "dog"]\n[holdout]\nseed = "abc"\n', "'holdout.seed' must be a whole"),
     ('classes = "cat"\n', "'classes' must be a list of category names"),
     ('classes = ["cat", "dog"]\nother = 3\n', "'other' must be a dict"),
+    ('classes = ["cat", "dog"]\n[training]\nknown_unsure = "5%"\n',
+     "'training.known_unsure' must be a number"),
 ])
 def test_a_misspelt_or_mistyped_setting_is_refused(tmp_path, text, words):
     path = tmp_path / "bad.toml"
