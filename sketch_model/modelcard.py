@@ -18,14 +18,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from . import facts
 
-MODEL_ENV = "SKETCHBOOK_MODEL"
-DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "animals.keras"
+MODEL_ENV = "SKETCHBOOK_MODEL"  # the default model: a shipped model's name, or a path
+MODELS_ENV = "SKETCHBOOK_MODELS"  # every model the app serves: names or paths, space-separated
+SHIPPED = Path(__file__).resolve().parent / "models"
+SHIPPED_MODELS = ("animals", "zoo")  # served when nothing else is said; the first the default
+DEFAULT_MODEL = SHIPPED / f"{SHIPPED_MODELS[0]}.keras"
 MAX_BIAS = 5.0  # a log-probability shift; e^5 ~ 150x, far past any useful correction
 # The game's (/play) accept threshold for a model whose metadata has none (older models): a
 # prompt's probability must reach it; training tunes each model's own (training.metrics).
@@ -40,11 +44,49 @@ class ModelError(Exception):
     """A model that cannot be used, with a message for the person who runs it."""
 
 
+def keras_path(path: str | os.PathLike) -> Path:
+    """``path`` with the ``.keras`` suffix, which may be left out."""
+    path = Path(path)
+    return path if path.suffix == ".keras" else path.with_name(path.name + ".keras")
+
+
 def model_path(path: str | os.PathLike | None = None) -> Path:
-    """The model to load: ``path``, else ``$SKETCHBOOK_MODEL``, else the shipped one; the
-    ``.keras`` suffix may be left out."""
-    chosen = Path(path or os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
-    return chosen if chosen.suffix == ".keras" else chosen.with_name(chosen.name + ".keras")
+    """The model to load: ``path``, else ``$SKETCHBOOK_MODEL``, else the shipped default.
+
+    A bare name ("zoo") is a shipped model's, unless a model of that name is in the current
+    folder; the ``.keras`` suffix may be left out.
+    """
+    chosen = keras_path(path or os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
+    shipped = SHIPPED / chosen.name
+    if len(chosen.parts) == 1 and not chosen.exists() and shipped.exists():
+        return shipped
+    return chosen
+
+
+def served_model_paths(default: str | os.PathLike | None = None,
+                       others: list | tuple | None = None) -> list[Path]:
+    """Every model the app serves, each once, the default first.
+
+    ``others``, else ``$SKETCHBOOK_MODELS`` (names or paths, separated by spaces, quoted as in
+    a shell), else the shipped models; the default is ``default``, else ``$SKETCHBOOK_MODEL``,
+    else the first of the others. Two models may not share a name: pages and the API choose
+    a model by it (``?model=zoo``).
+    """
+    if others is None:
+        others = shlex.split(os.environ.get(MODELS_ENV, "")) or SHIPPED_MODELS
+    others = [model_path(spec) for spec in others]
+    first = model_path(default) if default or os.environ.get(MODEL_ENV) or not others \
+        else others[0]
+    paths: list[Path] = []
+    for path in [first, *others]:
+        if any(path.resolve() == kept.resolve() for kept in paths):
+            continue
+        clash = next((kept for kept in paths if kept.stem == path.stem), None)
+        if clash is not None:
+            raise ModelError(f"Two models are named '{path.stem}' ({clash} and {path}): pages "
+                             "choose a model by its name, so give each file its own.")
+        paths.append(path)
+    return paths
 
 
 @dataclass
@@ -153,6 +195,12 @@ class ModelCard:
         return export, ""
 
     # --- what the classifier decides with
+
+    @property
+    def title(self) -> str:
+        """The model's name for people ("Zoo (17)"), from its recipe; else its file's name."""
+        title = self.metadata.get("title")
+        return title if isinstance(title, str) and title.strip() else self.name
 
     @property
     def classes(self) -> list[str]:

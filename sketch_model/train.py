@@ -32,7 +32,7 @@ import numpy as np
 import quickdraw
 from quickdraw.arguments import bounded
 
-from .modelcard import ModelCard, ModelError, model_path
+from .modelcard import ModelCard, ModelError, keras_path
 from .training.distribute import STRATEGIES, check_strategy
 from .training.recipe import OTHER_HEADS, Recipe, RecipeError, load_recipe
 from .training.stream import SHUFFLE_BUFFER
@@ -121,7 +121,7 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, Recipe]:
         parser.error("--steps-per-epoch goes with --stream (in memory, an epoch is one pass)")
     try:
         recipe = load_recipe(args.recipe, with_holdout=not args.everything) if args.recipe \
-            else Recipe(classes=args.classes, name=model_path(args.out).stem)
+            else Recipe(classes=args.classes, name=keras_path(args.out).stem)
         if args.holdout_classes is not None or args.holdout_strokes is not None:
             recipe = recipe.with_holdout(args.holdout_classes or [], args.holdout_strokes or [])
         recipe = recipe.with_options(
@@ -182,7 +182,7 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
     keras.utils.set_random_seed(recipe.seed)
     started = time.monotonic()
     print(f"training on {cluster.describe()}")
-    path = model_path(args.out)
+    path = keras_path(args.out)
     checkpoint = Checkpoint(args.checkpoint or path.with_suffix(".checkpoint"), cluster.chief)
     checkpoint.prepare(run_identity(recipe, args))  # the chief; the others wait for it
     cluster.barrier()
@@ -279,7 +279,7 @@ def train(recipe: Recipe, args: argparse.Namespace) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     card = ModelCard.new(
         path, classes=classes, reject_class="other" if recipe.has_other else None,
-        architecture=recipe.arch, parameters=int(model.count_params()),
+        title=recipe.title or path.stem, architecture=recipe.arch, parameters=int(model.count_params()),
         trained_on={
             **recipe.to_metadata(),
             "source": quickdraw.config.source(args.source),
