@@ -21,7 +21,11 @@ from ..facts import as_batch
 from ..inference.runtimes import KerasRuntime, LiteRuntime, mirror_averaged
 from ..modelcard import ModelCard, ModelError
 
-AGREEMENT = 0.99  # least share of check drawings whose top answer must match the model's
+# The least share of check drawings whose top answer must match the model's. Int8 rounding
+# flips near ties: about one drawing in 100 for six classes, a little more for seventeen (the
+# zoo's export agrees on 98.9%). The figures a model card states are measured on the export
+# the app serves, so a flipped tie shows there; a float export is 3.4x slower to serve.
+AGREEMENT = 0.985
 TOLERANCE = 0.15  # largest difference allowed in any probability of any check drawing
 FLOAT_TOLERANCE = 1e-4  # the same for a float export, which must compute what the model does
 CALIBRATION_SIZE = 500  # training drawings that set the activation ranges

@@ -1,7 +1,9 @@
-"""The shipped model (sketch_model/models/animals): the quality its metadata states, and its
-answers on drawings, hand-made and real, on a canvas as the app gets them."""
+"""The shipped models (sketch_model/models/animals, the default, and zoo): the quality each
+one's metadata states, re-measured on its test split and held-out categories, and its answers
+on drawings, hand-made and real, on a canvas as the app gets them."""
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -10,10 +12,11 @@ import quickdraw
 from sketch_model.facts import SIDE
 from sketch_model.imaging.render import render_simplified
 from sketch_model.imaging.restroke import to_bitmap
-from sketch_model.modelcard import DEFAULT_MODEL
+from sketch_model.inference.classifier import load_classifier
+from sketch_model.modelcard import SHIPPED, SHIPPED_MODELS
 from sketch_model.training.calibration import reliability
 from sketch_model.training.dataset import class_strokes, split_ids
-from sketch_model.training.recipe import Recipe
+from sketch_model.training.recipe import Recipe, load_recipe
 from testkit.drawings import (
     ANIMALS,
     canvas_from_bitmap,
@@ -23,23 +26,47 @@ from testkit.drawings import (
 )
 
 
-# The figures the shipped model reached, each a little below (issue 27 aimed at balanced
-# accuracy 0.92, top-3 0.99, calibration error 0.03, "unsure" on 60% of never-seen animals
-# and 88% of never-seen things; the README's "The model" says how close it came), so that no
-# retraining ships worse.
-BALANCED, TOP3, LOWEST_RECALL, ECE = 0.915, 0.985, 0.85, 0.035
-THINGS_UNSURE, ANIMALS_UNSURE = 0.85, 0.42
+@dataclass(frozen=True)
+class Guards:
+    """The least a shipped model may measure, each figure a little below what it reached, so
+    that no retraining ships worse (the README's "The models" says what each one aimed at)."""
+
+    balanced: float
+    top3: float
+    lowest_recall: float
+    known_unsure: float  # its own classes' test drawings answered "unsure", at most
+    ece: float
+    things_unsure: float  # never-seen things answered "unsure", at least
+    animals_unsure: float  # never-seen animals answered "unsure", at least
+
+
+GUARDS = {
+    # issue 27 aimed at 0.92, 0.99, 0.85, 5%, 0.03, 88% and 60%
+    "animals": Guards(0.915, 0.985, 0.85, 0.05, 0.035, 0.85, 0.42),
+    # issue 28 aimed at 0.82, 0.95, 0.65, 6%, 0.03, 85% and 50%
+    "zoo": Guards(0.83, 0.945, 0.64, 0.06, 0.02, 0.82, 0.30),
+}
+
+
+@pytest.fixture(scope="module", params=SHIPPED_MODELS)
+def shipped(request):
+    """Each model a new user gets. Committed: missing is a failure, never a skip."""
+    path = SHIPPED / f"{request.param}.keras"
+    if not path.is_file():
+        pytest.fail(f"the shipped model {path} is missing")
+    return load_classifier(path)
 
 
 def test_shipped_model_keeps_its_measured_quality(shipped):
-    metrics = shipped.metadata["metrics"]
-    assert metrics["balanced_accuracy"] >= BALANCED
-    assert metrics["top3_accuracy"] >= TOP3
-    assert min(c["recall"] for c in metrics["per_class"].values()) >= LOWEST_RECALL
-    assert metrics["rejection"]["known_unsure_rate"] <= 0.05
-    assert metrics["calibration"]["ece"] <= ECE
-    assert DEFAULT_MODEL.stat().st_size < 2 * 1024 * 1024
-    assert shipped.labels == ["cat", "dog", "fish", "bird", "octopus", "camel"]
+    guards, metrics = GUARDS[shipped.name], shipped.metadata["metrics"]
+    assert metrics["balanced_accuracy"] >= guards.balanced
+    assert metrics["top3_accuracy"] >= guards.top3
+    assert min(c["recall"] for c in metrics["per_class"].values()) >= guards.lowest_recall
+    assert metrics["rejection"]["known_unsure_rate"] <= guards.known_unsure
+    assert metrics["calibration"]["ece"] <= guards.ece
+    assert shipped.path.stat().st_size < 2 * 1024 * 1024
+    assert shipped.labels == list(load_recipe(shipped.name).classes)
+    assert shipped.card.title == load_recipe(shipped.name).title
 
 
 def test_canvas_drawings_get_the_answer_of_their_dataset_rendering(shipped):
@@ -65,13 +92,13 @@ def test_hand_drawn_animals_are_recognised(shipped):
         assert name in [g.label for g in prediction.ranking[:3]], (name, prediction.ranking)
 
 
-def test_real_drawings_on_a_canvas_keep_their_label(shipped, shared_data):
+def test_real_drawings_on_a_canvas_keep_their_label(shipped, mirror_sources, tmp_path):
     """Redrawn on a canvas, real drawings keep their answer, and are not called "unsure" much
     more often (synthetic "other" drawings must not teach the model our rendering's look)."""
     rng = np.random.default_rng(11)
     same, unsure = [], []
     for name in shipped.labels:
-        rows = shared_data(name)
+        rows = quickdraw.load(name, 900, source=mirror_sources[0], cache=tmp_path)
         for index in rng.choice(len(rows), 12, replace=False):
             original = np.asarray(rows[index]).reshape(SIDE, SIDE)
             png = canvas_from_bitmap(original, canvas=480, size=rng.uniform(0.35, 0.8),
@@ -108,13 +135,14 @@ def test_never_seen_categories_are_unsure_as_measured(shipped, mirror_sources,
     animals = np.mean([rates[n] for n in recipe.held_out_animals()])
     assert things == pytest.approx(stated["holdout_things_unsure_rate"], abs=1e-9)
     assert animals == pytest.approx(stated["holdout_animals_unsure_rate"], abs=1e-9)
-    print(f"\nunsure: never-seen things {things:.1%}, never-seen animals {animals:.1%}, "
-          f"the six animals {stated['known_unsure_rate']:.1%}")
-    assert things >= THINGS_UNSURE and animals >= ANIMALS_UNSURE
+    print(f"\n{shipped.name} unsure: never-seen things {things:.1%}, never-seen animals "
+          f"{animals:.1%}, its own animals {stated['known_unsure_rate']:.1%}")
+    guards = GUARDS[shipped.name]
+    assert things >= guards.things_unsure and animals >= guards.animals_unsure
 
 
 def test_shipped_confidence_means_what_it_says(shipped, mirror_sources, tmp_path):
-    """The expected calibration error on the six animals' test split (their bitmaps of both
+    """The expected calibration error on the classes' test split (their bitmaps of both
     folders and their stroke drawings), re-measured: what the metadata says, and small (of
     the answers given with 80%, about 80% are right)."""
     recipe = Recipe.from_metadata(shipped.metadata["trained_on"])
@@ -134,4 +162,4 @@ def test_shipped_confidence_means_what_it_says(shipped, mirror_sources, tmp_path
         c["support"] for c in shipped.metadata["metrics"]["per_class"].values())
     ece = reliability(np.concatenate(confidence), np.concatenate(correct))["ece"]
     assert ece == pytest.approx(shipped.metadata["metrics"]["calibration"]["ece"], abs=1e-9)
-    assert ece <= ECE
+    assert ece <= GUARDS[shipped.name].ece
