@@ -1,4 +1,4 @@
-"""``python app.py``: check the address, load the model once, then serve.
+"""``python app.py``: check the address, load the models once, then serve.
 
     python app.py [--host 127.0.0.1] [--port 5000] [--workers N] [--threads N]
                   [--client-timeout S] [--debug]
@@ -21,6 +21,7 @@ from quickdraw.arguments import bounded
 from sketch_model.modelcard import ModelError
 from web import create_app
 from web.hardening import log
+from web.models import runtimes
 from web.limits import CLIENT_TIMEOUT
 
 from .forked import serve_forked
@@ -54,12 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.debug:
             app.run(host=args.host, port=args.port, debug=True, use_reloader=False)
-        elif app.extensions["classifier"].runtime.name == "litert":
+        elif runtimes(app) == {"litert"}:
             serve_forked(app, args.host, args.port, workers, args.client_timeout)
         else:
             if workers > 1:
                 log.warning("serving from one process: TensorFlow cannot be shared with "
-                            "forked workers (export the model to LiteRT to use %d)", workers)
+                            "forked workers (export every model to LiteRT to use %d)", workers)
             serve_threaded(app, args.host, args.port, args.threads)
     except OSError as error:  # e.g. the port was taken meanwhile
         print(f"sketchbook: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)

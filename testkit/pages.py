@@ -114,10 +114,12 @@ def assert_error_page(response, status: int, *fragments: str) -> Page:
     return page
 
 
-def check_answer(answer: dict, labels: list[str]) -> None:
-    """The JSON API's answer shape, for a model knowing ``labels``."""
-    assert set(answer) == {"label", "confidence", "unsure", "reason", "other", "ranking",
-                           "model_input"}
+def check_answer(answer: dict, labels: list[str], model: str | None = None) -> None:
+    """The JSON API's answer shape, for a model knowing ``labels`` (named ``model``)."""
+    assert set(answer) == {"model", "label", "confidence", "unsure", "reason", "other",
+                           "ranking", "model_input"}
+    assert isinstance(answer["model"], str) and answer["model"]
+    assert model is None or answer["model"] == model
     assert answer["label"] in labels + ["unsure"]
     assert isinstance(answer["unsure"], bool)
     assert (answer["label"] == "unsure") == answer["unsure"]

@@ -1,6 +1,7 @@
-"""The web app: ``create_app`` builds it, with its classifier loaded once.
+"""The web app: ``create_app`` builds it, with its models loaded once.
 
-One module per concern: ``routes`` (pages and API), ``play`` (the game), ``teach``
+One module per concern: ``models`` (the models served, and the one a request chose),
+``routes`` (pages and API), ``play`` (the game), ``teach``
 (corrections people choose to give, kept by ``feedback``), ``payload`` (the drawing in transit),
 ``errors`` (every error as a sentence), ``hardening`` (request bounds, security headers, the
 request log), ``wording`` (what the pages say), ``limits`` (the bounds). Serving it is
@@ -16,8 +17,9 @@ from flask import Flask
 
 from feedback import config as feedback_config
 from sketch_model.inference.classifier import load_classifier
+from sketch_model.modelcard import served_model_paths
 
-from . import errors, hardening, play, teach
+from . import errors, hardening, models, play, teach
 from .limits import MAX_CONTENT_LENGTH
 from .routes import bp
 from .wording import article, percent
@@ -27,18 +29,21 @@ TEST_ROUNDS_ENV = "SKETCHBOOK_TEST_ROUNDS"  # "1": /play honours ?seconds= (brow
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app and load its classifier once (through LiteRT when the model has its
+    """Build the app and load each of its models once (through LiteRT when the model has its
     export, else TensorFlow, which takes seconds to start); a missing or broken model raises
     ``ModelError``.
 
-    ``config`` may set ``MODEL_PATH`` (else $SKETCHBOOK_MODEL, else the shipped model) or,
-    for tests, ``CLASSIFIER`` (an already loaded classifier to share between apps).
+    ``config`` may set ``MODEL_PATH``, the default model (else $SKETCHBOOK_MODEL), and
+    ``MODEL_PATHS``, the others (else $SKETCHBOOK_MODELS, else the shipped models); or, for
+    tests, ``CLASSIFIER`` or ``CLASSIFIERS``: already loaded classifiers to share between
+    apps, served alone.
     """
     app = Flask(__name__, root_path=str(ROOT))
     app.config.from_mapping(
         MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
         MAX_FORM_MEMORY_SIZE=MAX_CONTENT_LENGTH,  # the drawing is one big form field
         MODEL_PATH=None,
+        MODEL_PATHS=None,
         FEEDBACK_DB=None,  # else $SKETCHBOOK_DB, else a SQLite file in the instance folder
         # Signs the teach form's token; made here, before gunicorn forks, so all workers share it.
         SECRET_KEY=feedback_config.secret(None) or os.urandom(32),
@@ -48,11 +53,16 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
 
-    model = app.config.pop("CLASSIFIER", None) or load_classifier(app.config["MODEL_PATH"])
-    app.extensions["classifier"] = model
-    app.extensions["model_sha256"] = model.card.digest()  # what a taught drawing was judged by
-    hardening.log.info("model %s loaded (%s): %s", model.name, model.runtime.name,
-                       ", ".join(model.labels))
+    loaded = app.config.pop("CLASSIFIERS", None)
+    if not loaded and app.config.get("CLASSIFIER") is not None:
+        loaded = [app.config.pop("CLASSIFIER")]
+    if not loaded:
+        loaded = [load_classifier(path) for path in served_model_paths(
+            app.config["MODEL_PATH"], app.config["MODEL_PATHS"])]
+    models.install(app, loaded)
+    for model in loaded:
+        hardening.log.info("model %s loaded (%s): %s", model.name, model.runtime.name,
+                           ", ".join(model.labels))
 
     app.register_blueprint(bp)
     app.register_blueprint(play.bp)

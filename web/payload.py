@@ -77,22 +77,24 @@ def json_object(body: bytes, example: str) -> dict:
     return payload
 
 
-def png_from_api_request() -> bytes:
-    """The PNG bytes of an API request: a JSON object with "image", or a raw image/png body."""
+def png_from_api_request() -> tuple[bytes, dict]:
+    """The PNG bytes of an API request and the JSON body's other fields: a JSON object with
+    "image" (and, say, "model"), or a raw image/png body (no other fields)."""
     mimetype = request.mimetype
     if mimetype == "image/png":
         png = request.get_data(cache=False)
         if not png:
             raise BadRequest("No drawing was sent: the request body is empty.")
-        return png
+        return png, {}
     if mimetype == "application/json" or mimetype.endswith("+json"):
         payload = json_object(request.get_data(cache=False),
                               '{"image": "data:image/png;base64,..."}')
         if "image" not in payload:
             raise BadRequest('The JSON body has no "image" field: send '
                              '{"image": "data:image/png;base64,..."}.')
-        if not isinstance(payload["image"], str):
+        image = payload.pop("image")
+        if not isinstance(image, str):
             raise BadRequest('The "image" field must be a data URL string '
                              '("data:image/png;base64,...").')
-        return decode_data_url(payload["image"])
+        return decode_data_url(image), payload
     raise UnsupportedMediaType()

@@ -1,5 +1,6 @@
-"""The game (issue 21): ``GET /play``, six prompts from the served model's classes, 20 seconds
-each, recognised when the prompt's probability reaches the model's ``accept_threshold``.
+"""The game (issue 21): ``GET /play``, six prompts from the chosen model's classes (``?model=zoo``:
+six of the zoo's seventeen), 20 seconds each, recognised when the prompt's probability reaches
+the model's ``accept_threshold``.
 
 The page plays itself (``static/js/play.js``) through ``POST /api/predict``; this module only
 hands it what the server knows: the prompts (the model's labels, never "other"), the accept
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
 
-from .routes import classifier
+from . import models
 
 bp = Blueprint("play", __name__)
 
@@ -32,9 +33,9 @@ def round_seconds() -> int:
 
 @bp.get("/play")
 def play():
-    model = classifier()
+    model = models.chosen().classifier
     response = current_app.make_response(render_template(
-        "play.html", labels=model.labels, prompts=min(PROMPTS, len(model.labels)),
+        "play.html", model=model, labels=model.labels, prompts=min(PROMPTS, len(model.labels)),
         seconds=round_seconds(), accept=model.card.accept_threshold))
     response.headers["Cache-Control"] = "no-store"
     return response

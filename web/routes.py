@@ -2,9 +2,14 @@
 
     GET  /              the drawing page
     POST /predict       form field ``url`` (a canvas data URL) -> the results page
-    POST /api/predict   ``{"image": "data:image/png;base64,..."}`` or a raw ``image/png`` body
-                        -> JSON answer; errors are always ``{"error": "<sentence>"}``
-    GET  /healthz       ``{"status": "ok", "model": <name>, "classes": [...]}``
+    POST /api/predict   ``{"image": "data:image/png;base64,...", "model": "zoo"}`` or a raw
+                        ``image/png`` body -> JSON answer; errors are always
+                        ``{"error": "<sentence>"}``
+    GET  /healthz       ``{"status": "ok", "model": <name>, "classes": [...],
+                        "models": {<name>: [...classes]}}``
+
+Each answers with the model the request chose (``models.chosen``: ``?model=zoo``, the form's
+or the JSON body's "model"), else the default.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import quickdraw
 from sketch_model.imaging.restroke import to_bitmap
 from sketch_model.inference.classifier import LOOKS_OTHER, Classifier, Prediction
 
-from . import teach
+from . import models, teach
 from .limits import ECHO_LIMIT
 from .payload import bitmap_url, decode_data_url, png_from_api_request, png_url
 from .wording import headline
@@ -24,41 +29,40 @@ from .wording import headline
 bp = Blueprint("sketchbook", __name__)
 
 
-def classifier() -> Classifier:
-    """The app's classifier, loaded once by ``create_app``."""
-    return current_app.extensions["classifier"]
-
-
 @bp.get("/")
 def index():
-    model = classifier()
-    return render_template("index.html", labels=model.labels,
+    model = models.chosen().classifier
+    return render_template("index.html", model=model, labels=model.labels,
                            accuracy=model.card.balanced_accuracy)
 
 
 @bp.post("/predict")
 def predict():
+    model = models.chosen().classifier
     url = request.form.get("url")
     if url is None:
         raise BadRequest("No drawing was sent with the form. Draw something and press "
                          "Recognise.")
     png = decode_data_url(url)
-    prediction, bitmap = _classify(png)
+    prediction, bitmap = _classify(model, png)
     drawing = png_url(png) if len(png) <= ECHO_LIMIT else None
     strokes = teach.strokes_field(request.form.get("strokes"))
     response = current_app.make_response(render_template(
-        "results.html", prediction=prediction, model_input=bitmap_url(bitmap),
+        "results.html", model=model, prediction=prediction, model_input=bitmap_url(bitmap),
         drawing=drawing, headline=headline(prediction), unfamiliar=LOOKS_OTHER,
         strokes=strokes, token=teach.token() if strokes else None,
-        labels=classifier().labels, categories=quickdraw.categories()))
+        labels=model.labels, categories=quickdraw.categories()))
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @bp.post("/api/predict")
 def api_predict():
-    prediction, bitmap = _classify(png_from_api_request())
+    png, fields = png_from_api_request()
+    model = models.chosen(_model_asked(fields)).classifier
+    prediction, bitmap = _classify(model, png)
     response = jsonify({
+        "model": model.name,
         "label": prediction.label,
         "confidence": prediction.confidence,
         "unsure": prediction.unsure,
@@ -74,8 +78,10 @@ def api_predict():
 
 @bp.get("/healthz")
 def healthz():
-    model = classifier()
-    return jsonify({"status": "ok", "model": model.name, "classes": list(model.labels)})
+    default = models.default().classifier
+    return jsonify({"status": "ok", "model": default.name, "classes": list(default.labels),
+                    "models": {name: list(served.classifier.labels)
+                               for name, served in models.served().items()}})
 
 
 @bp.get("/favicon.ico")
@@ -84,6 +90,15 @@ def favicon():
                                mimetype="image/svg+xml", max_age=86400)
 
 
-def _classify(png: bytes) -> tuple[Prediction, object]:
+def _model_asked(fields: dict) -> str | None:
+    """The model an API request names: the JSON body's "model", else the query's."""
+    in_body, in_query = fields.get(models.FIELD), request.args.get(models.FIELD)
+    if in_body is not None and in_query is not None and in_body != in_query:
+        raise BadRequest('The query asks for one model and the JSON body for another: name '
+                         'it once, as "model" in the body.')
+    return in_body if in_body is not None else in_query
+
+
+def _classify(model: Classifier, png: bytes) -> tuple[Prediction, object]:
     bitmap = to_bitmap(png)
-    return classifier().classify(bitmap), bitmap
+    return model.classify(bitmap), bitmap

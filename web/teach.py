@@ -1,9 +1,13 @@
 """Teaching: a person says what the drawing really was, and, only if they choose to, the
 drawing is kept to retrain the model (``feedback``).
 
-    POST /teach           the results page's form: answer, label, consent, the strokes, a token
-    POST /api/feedback    {"drawing": [[[x...], [y...]], ...], "label", "guess", "consent": true}
-                          -> 201 {"id", "label"}
+    POST /teach           the results page's form: answer, label, consent, the strokes, a token,
+                          the model that guessed
+    POST /api/feedback    {"drawing": [[[x...], [y...]], ...], "label", "guess", "consent": true,
+                          "model": "zoo"} -> 201 {"id", "label"}
+
+The drawing is kept with the name and file digest of the model that guessed (the default when
+none is named), and its label and guess are checked against that model's classes.
 
 Nothing is written without consent. A cross-site page cannot write a row: the form carries a
 token this server signed (no cookie is set), the JSON route takes only application/json (which
@@ -29,6 +33,7 @@ from werkzeug.exceptions import BadRequest, Forbidden, UnsupportedMediaType
 import feedback
 from sketch_model.inference.classifier import UNSURE
 
+from . import models
 from .payload import json_object
 
 bp = Blueprint("teach", __name__)
@@ -57,9 +62,10 @@ def teach_form():
         label = form.get("other_label", "").strip() or form.get("label", "")
     else:
         raise BadRequest("Choose \"Yes\" or \"No, it was…\" before teaching me.")
-    taught = _save(_strokes_of(form.get("strokes")), label, form.get("answer_was", guess),
-                   _confidence(form.get("confidence")))
-    return render_template("taught.html", taught=taught), 201
+    served = models.chosen()
+    taught = _save(served, _strokes_of(form.get("strokes")), label,
+                   form.get("answer_was", guess), _confidence(form.get("confidence")))
+    return render_template("taught.html", taught=taught, model=served.classifier), 201
 
 
 @bp.post("/api/feedback")
@@ -79,7 +85,8 @@ def teach_api():
     for field in ("label", "guess"):
         if not isinstance(payload.get(field), str):
             raise BadRequest(f'The JSON body needs a "{field}" string.')
-    taught = _save(feedback.parse_drawing(payload.get("drawing")), payload["label"],
+    model = models.chosen(payload.get(models.FIELD, request.args.get(models.FIELD)))
+    taught = _save(model, feedback.parse_drawing(payload.get("drawing")), payload["label"],
                    payload["guess"], _confidence(payload.get("confidence")))
     return jsonify({"id": taught.id, "label": taught.label}), 201
 
@@ -146,15 +153,14 @@ def _confidence(value) -> float | None:
     return number if 0.0 <= number <= 1.0 else None
 
 
-def _save(strokes, label: str, guess: str, confidence: float | None):
-    model = current_app.extensions["classifier"]
+def _save(served: models.Served, strokes, label: str, guess: str, confidence: float | None):
+    model = served.classifier
     label = feedback.check_label(label, model.labels)
     if guess != UNSURE and guess not in model.labels:
         raise BadRequest(f"The guess must be one of the model's answers ({', '.join(model.labels)}"
                          " or unsure).")
     return _store().save(drawing=feedback.simplify(strokes), label=label, guess=guess,
-                         confidence=confidence, model=model.name,
-                         model_sha256=current_app.extensions["model_sha256"],
+                         confidence=confidence, model=model.name, model_sha256=served.sha256,
                          client=request.remote_addr or "")
 
 

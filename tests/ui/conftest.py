@@ -1,7 +1,7 @@
 """Browser test fixtures: the real production server, one headless Chromium, the page.
 
 The server is what ``make serve`` runs (``python app.py``: gunicorn workers) on a free port of
-127.0.0.1, with the shipped model (or $SKETCHBOOK_MODEL). One Chromium serves the whole
+127.0.0.1, with both shipped models (or $SKETCHBOOK_MODELS, $SKETCHBOOK_MODEL). One Chromium serves the whole
 session; every test starts from a fresh load of the drawing page (``testkit.browser``). A
 failing test leaves a screenshot and the page source in test-artifacts/ui/.
 """
@@ -57,7 +57,7 @@ def server_process(taught_db):
 
 @pytest.fixture(scope="session")
 def server(server_process):
-    """Base URL of the production server once /healthz answers 200 (the model is loaded)."""
+    """Base URL of the production server once /healthz answers 200 (the models are loaded)."""
     try:
         server_process.wait_until_answers()
     except RuntimeError as error:

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from sketch_model.inference.classifier import load_classifier
+from sketch_model.training.recipe import load_recipe
 from testkit import drawings
 from testkit.drawings import ANIMALS, png_bytes
 from testkit.models import make_tiny_model
@@ -73,6 +74,16 @@ def mostly_other(models_dir):
                                            name="with-other", reject_class="other",
                                            bias=[1.0, 0.5, 0.0, 4.0], seed=0,
                                            unsure_threshold=0.2))
+
+
+@pytest.fixture(scope="session")
+def zoo_lion(models_dir):
+    """The zoo's seventeen animals and "other"; answers "lion" for every drawing, sure."""
+    classes = [*load_recipe("zoo").classes, "other"]
+    bias = [6.0 if label == "lion" else 0.0 for label in classes]
+    return load_classifier(make_tiny_model(
+        models_dir, classes, name="zoo-lion", reject_class="other", bias=bias, seed=0,
+        unsure_threshold=0.5, title="Zoo (17)", accept_threshold=0.7))
 
 
 @pytest.fixture(scope="session")

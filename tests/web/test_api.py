@@ -122,5 +122,6 @@ def test_healthz(client, animals):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "model": animals.name,
-                                   "classes": animals.labels}
+                                   "classes": animals.labels,
+                                   "models": {animals.name: animals.labels}}
     assert_error(client.post("/healthz"), 405)

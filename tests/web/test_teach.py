@@ -136,7 +136,7 @@ def test_the_results_page_offers_to_teach_and_says_what_is_kept(teach_client, ca
     assert '<option value="giraffe">' in page  # any Quick, Draw! category, autocompleted
     assert "Your drawing is stored only if you choose to teach me." in page
     assert set(teach_form_fields(page)) == {"strokes", "guess", "answer_was", "confidence",
-                                            "token"}
+                                            "token", "model"}
 
 
 def test_without_strokes_there_is_nothing_to_teach(teach_client, cat_png):
