@@ -30,9 +30,13 @@ def sent_png(canvas: int = 400) -> bytes:
     return page_png(cat_png(canvas))
 
 
-def api_body(canvas: int = 400) -> bytes:
-    """The JSON body of a typical ``POST /api/predict``, as the app's page sends it."""
-    return json.dumps({"image": data_url(sent_png(canvas))}).encode()
+def api_body(canvas: int = 400, model: str | None = None) -> bytes:
+    """The JSON body of a typical ``POST /api/predict``, as the app's page sends it (to the
+    served model named ``model``, else the default)."""
+    body = {"image": data_url(sent_png(canvas))}
+    if model is not None:
+        body["model"] = model
+    return json.dumps(body).encode()
 
 
 def percentiles(seconds) -> tuple[float, float, float]:

@@ -1,6 +1,7 @@
 """``POST /api/predict`` against the production server, and its memory under that load.
 
     python -m benchmarks.http_load [--clients 1 8 32] [--requests 200] [--client-procs 1]
+                                   [--model zoo]
 
 Starts ``python app.py`` (what ``make serve`` runs: gunicorn, one worker process more than
 cores) on a free port of 127.0.0.1 (``testkit.server``), warms it up, then for each concurrency
@@ -174,9 +175,11 @@ def main(argv=None) -> dict:
                         help="server worker processes (default: python app.py's, one more "
                              "than the cores)")
     parser.add_argument("--canvas", type=int, default=400)
+    parser.add_argument("--model", default=None,
+                        help="the served model the requests ask for (default: the default)")
     args = parser.parse_args(argv)
 
-    body = api_body(args.canvas)
+    body = api_body(args.canvas, args.model)
     server = ProductionServer(workers=args.workers)
     try:
         server.launch()
