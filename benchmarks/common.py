@@ -194,7 +194,7 @@ def post_predict(connection: http.client.HTTPConnection, body: bytes) -> tuple[i
 
 
 def is_prediction(status: int, body: bytes) -> bool:
-    """A 200 carrying the JSON answer of DESIGN.md (label and ranking at least)."""
+    """A 200 carrying the JSON answer of ARCHITECTURE.md (label and ranking at least)."""
     if status != 200:
         return False
     try:

@@ -13,7 +13,7 @@ import sys
 
 from .inference.classifier import load_classifier
 from .modelcard import ModelError
-from .training.dataset import reload_data
+from .training.reload import reload_data
 from .training.metrics import measure
 from .training.report import format_report
 

@@ -14,7 +14,7 @@ import sys
 
 from .evaluate import model_arguments
 from .modelcard import ModelCard, ModelError
-from .training.dataset import reload_data
+from .training.reload import reload_data
 
 
 def main(argv: list[str] | None = None) -> int:

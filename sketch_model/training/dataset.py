@@ -24,8 +24,7 @@ import quickdraw
 
 from ..facts import SHAPE
 from ..imaging.render import render_simplified
-from ..modelcard import ModelError
-from .recipe import Recipe, RecipeError
+from .recipe import Recipe
 from .scribbles import scribbles as synthetic_scribbles
 
 SPLITS = ("train", "validation", "test")
@@ -236,37 +235,6 @@ def load_holdout(data: Dataset, bitmaps, strokes, holdout_strokes: bool) -> None
             data.holdout[name] = render_simplified(drawings).reshape(-1, *SHAPE)
             if holdout_strokes:
                 data.holdout_strokes[name] = drawings
-
-
-def reload_data(metadata: dict, source=None, strokes_source=None, cache=None,
-                holdout_strokes: bool = False) -> Dataset:
-    """The same drawings the model was trained and tested on, from its metadata's recipe
-    (and the taught drawings it was trained with, where their folders still exist: they only
-    ever join the training split). A model trained on streamed data gets them streamed
-    (``stream.load_streamed``): its training split stays in the cache files."""
-    if "trained_on" not in metadata:
-        raise ModelError("The model's metadata does not say what it was trained on, so its "
-                         "drawings cannot be reloaded.")
-    trained = metadata["trained_on"]
-    try:
-        recipe = Recipe.from_metadata(trained)
-    except RecipeError as error:
-        raise ModelError(f"The model's metadata ('trained_on') cannot be read: {error}") from None
-    extra = []
-    for folder in (trained.get("taught") or {}).get("sources", []):
-        if Path(folder).is_dir():
-            extra.append(folder)
-        else:
-            print(f"warning: the taught drawings of {folder} are gone; the training split is "
-                  "reloaded without them", file=sys.stderr)
-    options = {"source": source or trained.get("source"),
-               "strokes_source": strokes_source or trained.get("strokes_source"),
-               "cache": cache, "holdout_strokes": holdout_strokes, "extra_sources": extra}
-    if metadata.get("training", {}).get("data") == "streamed":  # too large to hold, maybe
-        from .stream import load_streamed
-
-        return load_streamed(recipe, **options).data
-    return load_dataset(recipe, **options)
 
 
 def add_taught(data: Dataset, folder: Path, parts: dict[str, tuple[list, list, list]]) -> None:

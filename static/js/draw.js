@@ -8,7 +8,7 @@
 (function () {
   const canvas = document.getElementById("sketch");
   const form = document.getElementById("sketch-form");
-  if (!canvas || !form || !canvas.getContext || !window.Sketchpad) {
+  if (!canvas || !form || !canvas.getContext || !window.Sketchpad || !window.Guesses) {
     return;
   }
   const field = document.getElementById("url");
@@ -38,7 +38,7 @@
     },
     onChange: changed,
   });
-  const guesses = live ? window.Sketchpad.liveGuesses(pad, apiUrl, {
+  const guesses = live ? window.Guesses.live(pad, apiUrl, {
     busy: (on) => (on ? live.setAttribute("aria-busy", "true") :
                    live.removeAttribute("aria-busy")),
     answer: showGuesses,
@@ -143,8 +143,8 @@
     guesses.schedule();
   }
 
-  const article = window.Sketchpad.article;
-  const percent = window.Sketchpad.percent;
+  const article = window.Guesses.article;
+  const percent = window.Guesses.percent;
 
   function showHint() {
     showMessage(HINT, "empty");

@@ -11,7 +11,7 @@
 (function () {
   const root = document.getElementById("play");
   const canvas = document.getElementById("sketch");
-  if (!root || !canvas || !canvas.getContext || !window.Sketchpad) {
+  if (!root || !canvas || !canvas.getContext || !window.Sketchpad || !window.Guesses) {
     return;
   }
   const byId = (id) => document.getElementById(id);
@@ -71,7 +71,7 @@
     },
     onChange: changed,
   });
-  const guesses = window.Sketchpad.liveGuesses(pad, apiUrl, {
+  const guesses = window.Guesses.live(pad, apiUrl, {
     busy: (on) => (on ? guess.setAttribute("aria-busy", "true") :
                    guess.removeAttribute("aria-busy")),
     answer: judge,
@@ -375,8 +375,8 @@
 
   // --- words ------------------------------------------------------------------------------
 
-  const article = window.Sketchpad.article;
-  const percent = window.Sketchpad.percent;
+  const article = window.Guesses.article;
+  const percent = window.Guesses.percent;
 
   // --- wiring -----------------------------------------------------------------------------
 

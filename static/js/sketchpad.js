@@ -1,6 +1,6 @@
 /* Sketchbook's drawing surface, shared by the drawing page (draw.js) and the game (play.js):
  * strokes drawn with mouse, touch or pen on a canvas, undo and clear, the keyboard shortcuts,
- * and the picture sent for recognition.
+ * and the picture sent for recognition (encoded by png.js). Live guesses are guesses.js's.
  *
  * Strokes are kept as lists of points in canvas units (0..1 of the canvas side), so the
  * drawing survives resizes and device-pixel-ratio changes and can be saved for "go back".
@@ -14,10 +14,7 @@
 window.Sketchpad = (function () {
   const PEN_SHARE = 1 / 64;        // pen width as a share of the canvas side (7.5 px at 480)
   const EXPORT_SIDE = 400;         // side in px of the picture sent for recognition
-  const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
   const MAX_POINTS = 20000;        // a guard against runaway input, far above any sketch
-
-  let crcTable = null;             // CRC-32 table for PNG chunks, made on first use
 
   // --- the picture ------------------------------------------------------------------------
 
@@ -43,78 +40,13 @@ window.Sketchpad = (function () {
       paint(context, strokes, EXPORT_SIDE);
       try {
         const rgba = context.getImageData(0, 0, side, side).data;
-        return await dataUrl(await greyPng(rgba, side, side));
+        return await GreyPng.dataUrl(await GreyPng.encode(rgba, side, side));
       } catch (error) {
         return picture.toDataURL("image/png");  // e.g. no CompressionStream: RGBA, bigger
       }
     } catch (error) {
       return fallback.toDataURL("image/png");   // the screen's canvas, as it is
     }
-  }
-
-  /* The ink of RGBA pixels (black on transparent) as an 8-bit greyscale PNG, black on white.
-   * A canvas only exports RGBA PNGs: four bytes a pixel for the server to decode, where the
-   * drawing needs one (decoding one costs the server 0.3 ms instead of 1.1). Rows are stored
-   * unfiltered and deflated by the browser's own CompressionStream. */
-  async function greyPng(rgba, width, height) {
-    const rows = new Uint8Array((width + 1) * height);  // each row: filter type 0, its pixels
-    for (let y = 0; y < height; y += 1) {
-      const row = y * (width + 1) + 1;
-      for (let x = 0; x < width; x += 1) {
-        rows[row + x] = 255 - rgba[(y * width + x) * 4 + 3];
-      }
-    }
-    const deflated = new Blob([rows]).stream().pipeThrough(new CompressionStream("deflate"));
-    const header = new DataView(new ArrayBuffer(13));  // bit depth 8, colour type 0 (grey),
-    header.setUint32(0, width);                         // standard compression and filters,
-    header.setUint32(4, height);                        // no interlacing
-    header.setUint8(8, 8);
-    return new Blob([
-      new Uint8Array(PNG_SIGNATURE),
-      pngChunk("IHDR", new Uint8Array(header.buffer)),
-      pngChunk("IDAT", new Uint8Array(await new Response(deflated).arrayBuffer())),
-      pngChunk("IEND", new Uint8Array(0)),
-    ], { type: "image/png" });
-  }
-
-  /* One PNG chunk: length, type, data, CRC-32 of type and data. */
-  function pngChunk(type, data) {
-    const chunk = new Uint8Array(12 + data.length);
-    const view = new DataView(chunk.buffer);
-    view.setUint32(0, data.length);
-    for (let i = 0; i < 4; i += 1) {
-      chunk[4 + i] = type.charCodeAt(i);
-    }
-    chunk.set(data, 8);
-    view.setUint32(8 + data.length, crc32(chunk.subarray(4, 8 + data.length)));
-    return chunk;
-  }
-
-  function crc32(bytes) {
-    if (!crcTable) {
-      crcTable = new Uint32Array(256);
-      for (let n = 0; n < 256; n += 1) {
-        let c = n;
-        for (let k = 0; k < 8; k += 1) {
-          c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-        }
-        crcTable[n] = c >>> 0;
-      }
-    }
-    let crc = 0xffffffff;
-    for (let i = 0; i < bytes.length; i += 1) {
-      crc = crcTable[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
-    }
-    return (crc ^ 0xffffffff) >>> 0;
-  }
-
-  function dataUrl(blob) {
-    return new Promise((resolve, reject) => {
-      const reader = new FileReader();
-      reader.onload = () => resolve(reader.result);
-      reader.onerror = () => reject(reader.error);
-      reader.readAsDataURL(blob);
-    });
   }
 
   /* Quick, Draw!'s layout, [[x...], [y...]] per stroke, in EXPORT_SIDE pixels. */
@@ -161,96 +93,6 @@ window.Sketchpad = (function () {
   }
 
   // --- the pad ----------------------------------------------------------------------------
-
-  /* Live guesses for a pad, as Quick, Draw! makes them: `delay` ms after the drawing last
-   * changed, its picture goes to `url` (POST /api/predict), and only the answer for the
-   * latest drawing is handed on. hooks: busy(on), answer(json), failed(sentence or null,
-   * offline), and wanted() -> false when answers are no longer of use (the prompt ended). */
-  function liveGuesses(pad, url, hooks, delay) {
-    let timer = 0;
-    let controller = null;
-    let seq = 0;
-    const wanted = hooks.wanted || (() => true);
-
-    function abort() {
-      seq += 1;                    // any answer still on its way is now stale
-      if (controller) {
-        controller.abort();
-        controller = null;
-      }
-      hooks.busy(false);
-    }
-
-    async function ask() {
-      abort();
-      const mine = seq;
-      const own = new AbortController();
-      controller = own;
-      hooks.busy(true);
-      try {
-        const image = await pad.pictureUrl();
-        if (mine !== seq) {
-          return;                  // the drawing changed while it was being encoded
-        }
-        const response = await fetch(url, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", "Accept": "application/json" },
-          body: JSON.stringify({ image: image }),
-          credentials: "same-origin",
-          signal: own.signal,
-        });
-        let answer = null;
-        try {
-          answer = await response.json();
-        } catch (error) {
-          answer = null;
-        }
-        if (mine !== seq || !wanted()) {
-          return;                  // a newer drawing has been sent since, or none is wanted
-        }
-        if (response.ok && answer && Array.isArray(answer.ranking)) {
-          hooks.answer(answer);
-        } else {
-          hooks.failed(answer && answer.error, false);
-        }
-      } catch (error) {
-        if (mine === seq && error.name !== "AbortError") {
-          hooks.failed(null, true);
-        }
-      } finally {
-        if (mine === seq) {
-          hooks.busy(false);
-          controller = null;
-        }
-      }
-    }
-
-    return {
-      schedule() {
-        window.clearTimeout(timer);
-        timer = window.setTimeout(ask, delay);
-      },
-      pause() {                    // a stroke is being drawn: nothing is sent meanwhile
-        window.clearTimeout(timer);
-      },
-      cancel() {
-        window.clearTimeout(timer);
-        abort();
-      },
-    };
-  }
-
-  function article(word) {
-    return /^[aeiou]/i.test(word) ? "an" : "a";
-  }
-
-  /* A probability as people read it (rounded half up, as the server does); never "100%" (no drawing is certain). */
-  function percent(probability) {
-    if (probability > 0 && probability < 0.005) {
-      return "<1%";
-    }
-    return Math.min(Math.round(probability * 100), 99) + "%";
-  }
 
   /* A canvas to draw on. `options`: canDraw() (false: a new stroke may not start),
    * canEdit() (false: undo, clear and their keys do nothing), onStrokeStart() (a stroke
@@ -443,6 +285,5 @@ window.Sketchpad = (function () {
     };
   }
 
-  return { article: article, create: create, liveGuesses: liveGuesses, paint: paint,
-           percent: percent, quickdrawStrokes: quickdrawStrokes };
+  return { create: create, paint: paint, quickdrawStrokes: quickdrawStrokes };
 }());

@@ -60,7 +60,7 @@ def test_pen_width_does_not_change_the_picture():
 
 
 def test_drawing_fills_the_frame_like_the_dataset():
-    """Longest side spans 26 of 28 px, the other side is centred (DESIGN.md)."""
+    """Longest side spans 26 of 28 px, the other side is centred (ARCHITECTURE.md)."""
     bitmap = to_bitmap(render_canvas(ANIMALS["fish"](), canvas=600, pen=6, size=0.3,
                                      centre=(0.2, 0.8)))
     rows = np.flatnonzero(bitmap.max(axis=1) > 40)

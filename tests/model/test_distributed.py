@@ -16,7 +16,7 @@ from sketch_model.inference.classifier import load_classifier
 from sketch_model.modelcard import ModelCard, ModelError
 from sketch_model.training import stream
 from sketch_model.training.checkpoint import Checkpoint
-from sketch_model.training.dataset import reload_data
+from sketch_model.training.reload import reload_data
 from sketch_model.training.distribute import read_tf_config
 from testkit.paths import REPO
 from testkit.server import free_port

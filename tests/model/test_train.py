@@ -13,7 +13,8 @@ from sketch_model.facts import PIXELS, SHAPE
 from sketch_model.imaging.restroke import to_bitmap
 from sketch_model.inference.classifier import load_classifier
 from sketch_model.train import main as train_main
-from sketch_model.training.dataset import reload_data, split_ids
+from sketch_model.training.dataset import split_ids
+from sketch_model.training.reload import reload_data
 from sketch_model.training.litert import AGREEMENT, FLOAT_TOLERANCE, TOLERANCE
 from testkit.drawings import ANIMALS, render_canvas
 

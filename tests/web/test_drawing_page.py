@@ -1,4 +1,4 @@
-"""The drawing page: the elements of its contract (DESIGN.md), the model's animals, and only
+"""The drawing page: the elements of its contract (ARCHITECTURE.md), the model's animals, and only
 our own script and styles, all of which exist."""
 
 import re
@@ -46,8 +46,9 @@ def test_index_lists_the_models_animals(client, animals):
 def test_index_has_no_inline_script_or_handlers(client):
     page = page_of(client.get("/"))
     scripts = page.find("script")
-    assert [s["attrs"].get("src") for s in scripts] == ["/static/js/sketchpad.js",
-                                                         "/static/js/draw.js"]
+    assert [s["attrs"].get("src") for s in scripts] == [
+        "/static/js/png.js", "/static/js/sketchpad.js", "/static/js/guesses.js",
+        "/static/js/draw.js"]
     assert all(not Page.text(s) for s in scripts)
     assert not page.find("style")
     for element in page.elements:
