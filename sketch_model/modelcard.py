@@ -7,6 +7,8 @@ A model is ``<name>.keras`` (the network, Keras 3) with, beside it:
     <name>.tflite            the LiteRT export the app serves, made from one exact .keras file
     <name>-confusion.png     the test split's confusion matrix
     <name>-reliability.png   confidence against accuracy, before and after calibration
+    <name>-gallery.npz       up to 64 Quick, Draw! drawings a class with their feature vectors
+    <name>-features.tflite   the network up to those features, for a person's drawing
 
 Training writes a card (``ModelCard.new``), export and evaluation read and update it
 (``ModelCard.read``, ``save``), and the classifier asks it for the fields it decides with;
@@ -114,6 +116,14 @@ class ModelCard:
         return self.path.with_suffix(".tflite")
 
     @property
+    def gallery_path(self) -> Path:
+        return self.path.with_name(f"{self.name}-gallery.npz")
+
+    @property
+    def features_path(self) -> Path:
+        return self.path.with_name(f"{self.name}-features.tflite")
+
+    @property
     def confusion_path(self) -> Path:
         return self.path.with_name(f"{self.name}-confusion.png")
 
@@ -193,6 +203,16 @@ class ModelCard:
         if entry.get("keras_sha256") != self.digest():
             return None, f"its LiteRT export {export} was made from another version of the model"
         return export, ""
+
+    def gallery_files(self) -> tuple[Path, Path] | None:
+        """The gallery and its features export, if the metadata lists them, both files are
+        there and they were made from this ``.keras`` file; else None (a model without a
+        gallery is served without "how others drew it")."""
+        entry = self.metadata.get("gallery")
+        if not isinstance(entry, dict) or entry.get("keras_sha256") != self.digest():
+            return None
+        files = (self.gallery_path, self.features_path)
+        return files if all(path.is_file() for path in files) else None
 
     # --- what the classifier decides with
 

@@ -1,4 +1,5 @@
-"""Finish a trained network: the files the app serves, with their decisions tuned and measured.
+"""Finish a trained network: the files the app serves, with their decisions tuned and measured,
+and the gallery of drawings that shows how others drew each class (``gallery``).
 
 Training and ``python -m sketch_model.export`` both end here. The LiteRT export is written
 first, because people meet it, not the ``.keras`` file: the class bias, temperature and
@@ -13,6 +14,7 @@ from ..inference.runtimes import LiteRuntime
 from ..modelcard import ModelCard
 from .calibration import save_reliability_picture
 from .dataset import Dataset
+from .gallery import write_gallery
 from .litert import export_litert
 from .metrics import tune_and_score
 from .open_world import app_path
@@ -27,6 +29,7 @@ def finish_model(model, card: ModelCard, data: Dataset) -> Classifier:
     classifier = Classifier(LiteRuntime(card.litert_path), card)
     metrics = tune_and_score(classifier, data)  # records the tuning in the metadata too
     metrics["app_path"] = app_path(classifier, data, seed=data.recipe.seed if data.recipe else 0)
+    card.metadata["gallery"] = write_gallery(model, card, data, classifier)
     card.save()
     title = f"{card.name} ({card.metadata.get('architecture', 'model')}) on its test split"
     save_confusion_picture(metrics, title, card.confusion_path)

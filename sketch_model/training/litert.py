@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..facts import as_batch
+from ..inference.gallery import unit
 from ..inference.runtimes import KerasRuntime, LiteRuntime, mirror_averaged
 from ..modelcard import ModelCard, ModelError
 
@@ -65,6 +66,31 @@ def export_litert(model, card: ModelCard, calibration: np.ndarray, check: np.nda
     finally:
         partial.unlink(missing_ok=True)
     return {**entry, "top_answer_agreement": agreement, "max_difference": difference}
+
+
+def export_features(network, path: Path, calibration: np.ndarray, check: np.ndarray) -> dict:
+    """Write the LiteRT export of ``network`` (a model's layers up to its features, see
+    ``training.gallery``) to ``path``; return what the metadata keeps of it. In int8 if the
+    served features point where the model's do (mean cosine similarity over the check
+    drawings at least ``AGREEMENT``), else in float."""
+    bitmaps = _sample(check, CHECK_SIZE)
+    reference = unit(KerasRuntime(network).batch(bitmaps))
+    partial = path.with_name(path.stem + ".partial.tflite")
+
+    def similarity() -> float:
+        return float((reference * unit(LiteRuntime(partial).batch(bitmaps))).sum(axis=1).mean())
+
+    try:
+        _convert(network, partial, _sample(calibration, CALIBRATION_SIZE))
+        quantization, agreement = "int8", similarity()
+        if agreement < AGREEMENT:
+            _convert(network, partial, None)
+            quantization, agreement = "float32", similarity()
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return {"features": path.name, "quantization": quantization,
+            "mean_cosine_similarity": agreement}
 
 
 def _convert(model, path: Path, calibration: np.ndarray | None) -> None:
