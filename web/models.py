@@ -16,6 +16,7 @@ from flask import Flask, current_app, request, url_for
 from werkzeug.exceptions import BadRequest
 
 from sketch_model.inference.classifier import Classifier
+from sketch_model.inference.gallery import Gallery
 from sketch_model.modelcard import ModelError
 
 FIELD = "model"  # the query, form and JSON field that chooses a model
@@ -23,11 +24,12 @@ FIELD = "model"  # the query, form and JSON field that chooses a model
 
 @dataclass(frozen=True)
 class Served:
-    """A loaded model as the app serves it: the classifier, and the digest of its ``.keras``
-    file (what a taught drawing records it was judged by)."""
+    """A loaded model as the app serves it: the classifier, the digest of its ``.keras`` file
+    (what a taught drawing records it was judged by), and its gallery (None without one)."""
 
     classifier: Classifier
     sha256: str
+    gallery: Gallery | None = None
 
     @property
     def name(self) -> str:
@@ -41,7 +43,8 @@ def install(app: Flask, classifiers: list[Classifier]) -> None:
         if classifier.name in served:
             raise ModelError(f"Two models are named '{classifier.name}': pages choose a model "
                              "by its name, so give each file its own.")
-        served[classifier.name] = Served(classifier, classifier.card.digest())
+        served[classifier.name] = Served(classifier, classifier.card.digest(),
+                                         Gallery.load(classifier.card))
     app.extensions["models"] = served
     app.context_processor(lambda: {"served_models": [s.classifier for s in served.values()],
                                    "model_url": model_url})

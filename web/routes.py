@@ -20,11 +20,13 @@ from werkzeug.exceptions import BadRequest
 import quickdraw
 from sketch_model.imaging.restroke import to_bitmap
 from sketch_model.inference.classifier import LOOKS_OTHER, Classifier, Prediction
+from sketch_model.inference.explain import explain
 
 from . import models, teach
+from .explanation import heatmap_json, heatmap_url, others_json, others_rows
 from .limits import ECHO_LIMIT
 from .payload import bitmap_url, decode_data_url, png_from_api_request, png_url
-from .wording import headline
+from .wording import headline, looked_at
 
 bp = Blueprint("sketchbook", __name__)
 
@@ -38,18 +40,22 @@ def index():
 
 @bp.post("/predict")
 def predict():
-    model = models.chosen().classifier
+    served = models.chosen()
+    model = served.classifier
     url = request.form.get("url")
     if url is None:
         raise BadRequest("No drawing was sent with the form. Draw something and press "
                          "Recognise.")
     png = decode_data_url(url)
     prediction, bitmap = _classify(model, png)
+    why = explain(model, served.gallery, bitmap, prediction)
     drawing = png_url(png) if len(png) <= ECHO_LIMIT else None
     strokes = teach.strokes_field(request.form.get("strokes"))
     response = current_app.make_response(render_template(
         "results.html", model=model, prediction=prediction, model_input=bitmap_url(bitmap),
         drawing=drawing, headline=headline(prediction), unfamiliar=LOOKS_OTHER,
+        heatmap=heatmap_url(bitmap, why.heatmap), looked=looked_at(why.heatmap),
+        explained=why.label, others=others_rows(why, served.gallery),
         strokes=strokes, token=teach.token() if strokes else None,
         labels=model.labels, categories=quickdraw.categories()))
     response.headers["Cache-Control"] = "no-store"
@@ -59,9 +65,13 @@ def predict():
 @bp.post("/api/predict")
 def api_predict():
     png, fields = png_from_api_request()
-    model = models.chosen(_model_asked(fields)).classifier
+    explained = fields.get("explain", False)
+    if not isinstance(explained, bool):
+        raise BadRequest('The "explain" field must be true or false.')
+    served = models.chosen(_model_asked(fields))
+    model = served.classifier
     prediction, bitmap = _classify(model, png)
-    response = jsonify({
+    answer = {
         "model": model.name,
         "label": prediction.label,
         "confidence": prediction.confidence,
@@ -71,7 +81,12 @@ def api_predict():
         "ranking": [{"label": guess.label, "probability": guess.probability}
                     for guess in prediction.ranking],
         "model_input": bitmap_url(bitmap),
-    })
+    }
+    if explained:
+        why = explain(model, served.gallery, bitmap, prediction)
+        answer["explanation"] = {"label": why.label, "others": others_json(why, served.gallery),
+                                 "heatmap": heatmap_json(why.heatmap)}
+    response = jsonify(answer)
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from sketch_model.inference.classifier import LOOKS_OTHER, Prediction
 
 from .limits import MAX_CONTENT_LENGTH, MAX_HEADER_BYTES, MAX_URL_LENGTH
@@ -50,3 +52,25 @@ def percent(probability: float) -> str:
     if 0 < probability < 0.005:
         return "<1%"
     return f"{min(math.floor(probability * 100 + 0.5), 99)}%"
+
+
+def looked_at(heatmap) -> str:
+    """Where the heat map's weight lies, in words: "the top left", "the middle", ... ("" when
+    no part of the drawing counted)."""
+    heat = np.asarray(heatmap, dtype=np.float64)
+    total = heat.sum()
+    if total <= 0:
+        return ""
+    rows, columns = np.indices(heat.shape)
+    third = heat.shape[0] / 3
+    row = int(min((rows * heat).sum() / total // third, 2))
+    column = int(min((columns * heat).sum() / total // third, 2))
+    vertical = ("top", "middle", "bottom")[row]
+    horizontal = ("left", "middle", "right")[column]
+    if vertical == horizontal == "middle":
+        return "the middle"
+    if horizontal == "middle":
+        return f"the {vertical}"
+    if vertical == "middle":
+        return f"the {horizontal} side"
+    return f"the {vertical} {horizontal}"
