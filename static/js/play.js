@@ -137,7 +137,6 @@
     if (whole !== shownSeconds) {
       shownSeconds = whole;
       timer.dataset.secondsLeft = String(whole);
-      timer.setAttribute("aria-valuenow", String(whole));
       secondsEl.textContent = String(whole);
       document.title = whole + " s · " + promptEl.textContent + " · Sketchbook";
       timer.classList.toggle("hurry", whole <= 5);
@@ -380,8 +379,6 @@
 
   // --- wiring -----------------------------------------------------------------------------
 
-  timer.setAttribute("aria-valuemin", "0");
-  timer.setAttribute("aria-valuemax", String(seconds));
   undoButton.addEventListener("click", pad.undo);
   clearButton.addEventListener("click", pad.clear);
   byId("play-begin").addEventListener("click", begin);
