@@ -5,7 +5,8 @@
     python -m benchmarks --only inprocess http --skip training
 
 Sections: inprocess (to_bitmap + classify, stage split, the served LiteRT model vs TensorFlow's
-compiled call and model.predict, cProfile), http
+compiled call and model.predict, cProfile), explain (the explanation and the results page's
+server time, per served model), http
 (/api/predict on ``python app.py`` with 1, 8, 32 clients, and the server's memory), coldstart,
 training, scale (streamed against in-memory training, and a run under a memory limit), soak
 (``benchmarks/soak.py``, when present: called as ``main(["--quick"])`` or ``main([])``; an
@@ -38,7 +39,7 @@ from benchmarks.common import (
     quiet_tensorflow,
 )
 
-SECTIONS = ("inprocess", "http", "coldstart", "training", "scale", "soak")
+SECTIONS = ("inprocess", "explain", "http", "coldstart", "training", "scale", "soak")
 
 # Targets of the issue on the 2-core machine.
 TARGET_INPROCESS_P50_MS = 2.0
@@ -46,18 +47,22 @@ TARGET_RPS_8 = 300.0
 TARGET_P95_8_MS = 30.0
 TARGET_COLD_START_S = 3.0  # both shipped models (issue 28)
 TARGET_SERVER_PEAK_MB = 200.0  # one server process, both models loaded (issue 28)
+TARGET_EXPLAIN_P50_MS = 30.0  # issue 29
+TARGET_RESULTS_PAGE_MS = 150.0  # server time of a results page with its explanation
 
 
 def arguments(quick: bool) -> dict:
     """Each section's command-line arguments, full or quick."""
     if quick:
         return {"inprocess": ["--runs", "300", "--predict-runs", "50"],
+                "explain": ["--runs", "50"],
                 "http": ["--requests", "20"],
                 "coldstart": ["--runs", "2", "--no-breakdown"],
                 "training": ["--quick"],
                 "scale": ["--quick"],
                 "soak": ["--quick"]}
     return {"inprocess": ["--runs", "2000", "--predict-runs", "300", "--profile"],
+            "explain": ["--runs", "300"],
             "http": ["--requests", "200"],
             "coldstart": ["--runs", "5"],
             "training": [],
@@ -65,7 +70,8 @@ def arguments(quick: bool) -> dict:
             "soak": []}
 
 
-MODULES = {"inprocess": "benchmarks.inprocess", "http": "benchmarks.http_load",
+MODULES = {"inprocess": "benchmarks.inprocess", "explain": "benchmarks.explain",
+           "http": "benchmarks.http_load",
            "coldstart": "benchmarks.coldstart", "training": "benchmarks.training",
            "scale": "benchmarks.scale", "soak": "benchmarks.soak"}
 
@@ -112,6 +118,17 @@ def summary(sections: dict) -> list[list]:
         model_only = [name for name in stages if name.startswith("model only: ")]
         add("  model only p50: " + " / ".join(n[len("model only: "):] for n in model_only),
             " / ".join(f"{stages[n]['p50']:.2f}" for n in model_only) + " ms", "", None)
+    explained = sections.get("explain")
+    if explained and "models" in explained:
+        for name, model in explained["models"].items():
+            p50 = model["explain_typical"][0]
+            add(f"explanation p50, {name} (typical / real drawings)",
+                f"{p50:.1f} / {model['explain_real'][0]:.1f} ms",
+                f"<= {TARGET_EXPLAIN_P50_MS:g} ms", p50 <= TARGET_EXPLAIN_P50_MS)
+            page = model["results_page"][0]
+            add(f"  results page server time p50, {name}; /api/predict without explain",
+                f"{page:.1f} ms; {model['api_predict'][0]:.2f} ms",
+                f"< {TARGET_RESULTS_PAGE_MS:g} ms", page < TARGET_RESULTS_PAGE_MS)
     http = sections.get("http")
     if http and "levels" in http:
         for level in http["levels"]:
