@@ -75,7 +75,11 @@ def served_model_paths(default: str | os.PathLike | None = None,
     a model by it (``?model=zoo``).
     """
     if others is None:
-        others = shlex.split(os.environ.get(MODELS_ENV, "")) or SHIPPED_MODELS
+        try:
+            others = shlex.split(os.environ.get(MODELS_ENV, "")) or SHIPPED_MODELS
+        except ValueError as error:  # an unclosed quote
+            raise ModelError(f"{MODELS_ENV} cannot be read ({error}): give model names or "
+                             "paths separated by spaces, quoted as in a shell.") from None
     others = [model_path(spec) for spec in others]
     first = model_path(default) if default or os.environ.get(MODEL_ENV) or not others \
         else others[0]

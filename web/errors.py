@@ -10,6 +10,7 @@ from werkzeug.exceptions import ClientDisconnected, HTTPException
 import feedback
 from sketch_model.imaging.errors import BlankDrawing, ImageTooLarge, SketchError
 
+from . import models
 from .hardening import log, loggable
 from .wording import INCOMPLETE, MESSAGES, TITLES
 
@@ -42,7 +43,7 @@ def error_response(status: int, message: str, headers: dict | None = None,
         response = current_app.make_response(render_template(
             "error.html", status=status, message=message,
             title=title or TITLES.get(status, "Oops"),
-            from_drawing=from_drawing))
+            from_drawing=from_drawing, **models.kept_choice()))
     response.status_code = status
     response.headers.update(headers or {})
     return response

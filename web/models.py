@@ -77,6 +77,25 @@ def chosen(name: str | None = None) -> Served:
     return models[name]
 
 
+def asked(fields: dict) -> str | None:
+    """The model a JSON request names: the body's "model", else the query's (both, and
+    different: a 400, since either answer would be a guess)."""
+    in_body, in_query = fields.get(FIELD), request.args.get(FIELD)
+    if in_body is not None and in_query is not None and in_body != in_query:
+        raise BadRequest('The query asks for one model and the JSON body for another: name '
+                         'it once, as "model" in the body.')
+    return in_body if in_body is not None else in_query
+
+
+def kept_choice() -> dict:
+    """``{"model": ...}`` for an error page, when the address names a model that is served:
+    its links then lead back to that model's pages. Only the query is read (a form that
+    could not be read is what may have failed)."""
+    named = request.args.get(FIELD)
+    models = current_app.extensions.get("models", {})
+    return {"model": models[named].classifier} if named in models else {}
+
+
 def model_url(endpoint: str, model: Served | Classifier, **values) -> str:
     """``url_for(endpoint)`` that keeps the choice of ``model`` (``?model=zoo``; the default
     model needs no name)."""

@@ -64,11 +64,14 @@ def predict():
 
 @bp.post("/api/predict")
 def api_predict():
+    if "explain" in request.args:
+        raise BadRequest('Ask for an explanation in a JSON body: {"image": "data:image/png;'
+                         'base64,...", "explain": true}.')
     png, fields = png_from_api_request()
     explained = fields.get("explain", False)
     if not isinstance(explained, bool):
         raise BadRequest('The "explain" field must be true or false.')
-    served = models.chosen(_model_asked(fields))
+    served = models.chosen(models.asked(fields))
     model = served.classifier
     prediction, bitmap = _classify(model, png)
     answer = {
@@ -103,15 +106,6 @@ def healthz():
 def favicon():
     return send_from_directory(current_app.static_folder, "favicon.svg",
                                mimetype="image/svg+xml", max_age=86400)
-
-
-def _model_asked(fields: dict) -> str | None:
-    """The model an API request names: the JSON body's "model", else the query's."""
-    in_body, in_query = fields.get(models.FIELD), request.args.get(models.FIELD)
-    if in_body is not None and in_query is not None and in_body != in_query:
-        raise BadRequest('The query asks for one model and the JSON body for another: name '
-                         'it once, as "model" in the body.')
-    return in_body if in_body is not None else in_query
 
 
 def _classify(model: Classifier, png: bytes) -> tuple[Prediction, object]:

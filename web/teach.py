@@ -85,7 +85,7 @@ def teach_api():
     for field in ("label", "guess"):
         if not isinstance(payload.get(field), str):
             raise BadRequest(f'The JSON body needs a "{field}" string.')
-    model = models.chosen(payload.get(models.FIELD, request.args.get(models.FIELD)))
+    model = models.chosen(models.asked(payload))
     taught = _save(model, feedback.parse_drawing(payload.get("drawing")), payload["label"],
                    payload["guess"], _confidence(payload.get("confidence")))
     return jsonify({"id": taught.id, "label": taught.label}), 201

@@ -53,3 +53,9 @@ def test_a_model_of_one_s_own_is_served_beside_the_shipped_ones(monkeypatch, tmp
 def test_two_models_of_one_name_are_refused(tmp_path):
     with pytest.raises(ModelError, match="Two models are named 'animals'"):
         served_model_paths(tmp_path / "animals", others=["animals"])
+
+
+def test_an_unreadable_list_of_models_is_a_sentence(monkeypatch):
+    monkeypatch.setenv("SKETCHBOOK_MODELS", "animals 'zoo")
+    with pytest.raises(ModelError, match="SKETCHBOOK_MODELS cannot be read"):
+        served_model_paths()

@@ -212,3 +212,36 @@ def test_the_teach_form_keeps_the_model_and_the_taught_page_links_back_to_it(two
     assert taught.by_id("again")["attrs"]["href"] == f"/?model={ZOO}"
     (row,) = rows(db_url)
     assert (row.label, row.guess, row.model) == ("lion", "lion", ZOO)
+
+
+def test_the_forms_post_to_an_address_naming_the_model(two, sure_cat):
+    assert page_of(two.get(f"/?model={ZOO}")).by_id("sketch-form")["attrs"]["action"] == \
+        f"/predict?model={ZOO}"
+    assert page_of(two.get("/")).by_id("sketch-form")["attrs"]["action"] == "/predict"
+
+
+def test_an_error_page_leads_back_to_the_chosen_model(two, sure_cat):
+    """A failed zoo drawing goes back to the zoo's page, never quietly to the default's."""
+    page = assert_error_page_kept(two.post(f"/predict?model={ZOO}", data={}), 400)
+    assert page.by_id("again")["attrs"]["href"] == f"/?model={ZOO}#keep"
+    page = assert_error_page_kept(two.post("/predict?model=nope", data={}), 400)
+    assert page.by_id("again")["attrs"]["href"] == "/#keep"
+
+
+def assert_error_page_kept(response, status: int) -> Page:
+    assert response.status_code == status
+    page = page_of(response)
+    assert page.by_id("error") is not None
+    return page
+
+
+def test_teaching_names_its_model_once(two, db_url):
+    body = {"drawing": DRAWING, "label": "lion", "guess": "lion", "consent": True}
+    assert_error(two.post(f"/api/feedback?model={ZOO}", json={**body, "model": ""}), 400,
+                 "once")
+    assert rows(db_url) == []
+
+
+def test_an_explanation_is_asked_for_in_a_json_body(two, cat_png):
+    assert_error(two.post("/api/predict?explain=true", data=cat_png, content_type="image/png"),
+                 400, "JSON body")
