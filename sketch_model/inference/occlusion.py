@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..facts import SIDE
+from ..facts import SIDE, as_batch
 from .classifier import Classifier
 
 SCALES = ((8, 4), (12, 4))  # (side, step) of the hidden squares, in pixels, tried in turn
@@ -37,7 +37,7 @@ def occlusion_map(classifier: Classifier, bitmap: np.ndarray, label: str) -> np.
     where hiding it did not lower it (or raised it)."""
     column = classifier.classes.index(label)
     bitmap = np.asarray(bitmap, dtype=np.uint8)
-    whole = classifier.probabilities(bitmap[np.newaxis])[0, column]
+    whole = _probabilities(classifier, bitmap[np.newaxis])[0, column]
     heat = np.zeros(bitmap.shape, np.float64)
     for size, step in SCALES:
         heat = _heat(classifier, bitmap, column, whole, size, step)
@@ -57,9 +57,17 @@ def _heat(classifier: Classifier, bitmap: np.ndarray, column: int, whole: float,
     hidden = np.repeat(bitmap[np.newaxis], len(inked), axis=0)
     for copy, (top, left) in zip(hidden, inked):
         copy[top:top + size, left:left + size] = 0
-    drops = np.maximum(whole - classifier.probabilities(hidden)[:, column], 0.0)
+    drops = np.maximum(whole - _probabilities(classifier, hidden)[:, column], 0.0)
     cover = np.zeros(bitmap.shape, np.float64)
     for drop, (top, left) in zip(drops, inked):
         heat[top:top + size, left:left + size] += drop
         cover[top:top + size, left:left + size] += 1
     return np.divide(heat, cover, out=np.zeros_like(heat), where=cover > 0)
+
+
+def _probabilities(classifier: Classifier, bitmaps: np.ndarray) -> np.ndarray:
+    """The app's probabilities for a few bitmaps, one at a time through the runtime's call for
+    one drawing (as ``classify`` makes it): the LiteRT export's only call, and for a model
+    served by TensorFlow its traced function, never ``model.predict`` in a request."""
+    return classifier.adjusted(np.stack([classifier.runtime.single(as_batch(bitmap))
+                                         for bitmap in bitmaps]))

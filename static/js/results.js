@@ -35,11 +35,12 @@
   function show() {
     const label = corrected();
     const shown = label ? [label] : weighed;
+    const now = rows.filter((row) => !row.hidden).map((row) => row.dataset.label);
+    if (now.join("|") === shown.join("|")) {
+      return;
+    }
     for (const row of rows) {
       row.hidden = !shown.includes(row.dataset.label);
-    }
-    if (others.dataset.label === shown[0]) {
-      return;
     }
     others.dataset.label = shown[0];
     const sentence = label ? "How others drew " + article(label) + " " + label :
