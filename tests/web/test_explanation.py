@@ -10,7 +10,7 @@ from sketch_model.inference.explain import SHOWN
 from sketch_model.inference.gallery import Gallery
 from sketch_model.modelcard import SHIPPED, SHIPPED_MODELS
 from testkit.drawings import data_url
-from testkit.pages import assert_error, decode_png_url, page_of
+from testkit.pages import Page, assert_error, decode_png_url, page_of
 from web.explanation import drawing_url
 
 
@@ -87,3 +87,10 @@ def test_the_results_page_shows_where_it_looked_and_how_others_drew_it(shipped_c
         assert {img["attrs"]["src"] for img in images} <= gallery_urls(gallery, label)
         assert all(img["attrs"]["alt"].endswith(f" {label} drawn by a Quick, Draw! player")
                    for img in images)
+
+
+def test_the_section_asks_why_the_answer_or_why_unsure(client_for, sure_cat, unsure_octopus,
+                                                       cat_png):
+    for model, heading in ((sure_cat, "Why a cat?"), (unsure_octopus, "Why I'm not sure")):
+        page = page_of(client_for(model).post("/predict", data={"url": data_url(cat_png)}))
+        assert Page.text(page.by_id("why-heading")) == heading
