@@ -6,15 +6,13 @@ The numbers come from ``sketch_model.inference.explain``; this module only draws
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 from PIL import Image
 
 from sketch_model.inference.explain import Explanation
 from sketch_model.inference.gallery import Gallery
 
-from .payload import png_url
+from .payload import bitmap_url
 
 PAPER = (255, 253, 249)  # the page's --paper
 INK = (31, 35, 40)       # the page's --ink
@@ -45,7 +43,7 @@ def drawing_url(bitmap: np.ndarray) -> str:
     """A 28x28 dataset bitmap (ink bright on black) as dark ink on paper, a PNG data URL."""
     ink = np.asarray(bitmap, dtype=np.float32)[..., None] / 255.0
     colours = (1 - ink) * np.array(PAPER) + ink * np.array(INK)
-    return _png(colours.round().astype(np.uint8))
+    return bitmap_url(colours.round().astype(np.uint8))
 
 
 def heatmap_url(bitmap: np.ndarray, heatmap: np.ndarray) -> str:
@@ -58,15 +56,10 @@ def heatmap_url(bitmap: np.ndarray, heatmap: np.ndarray) -> str:
         (side, side), Image.Resampling.BILINEAR), dtype=np.float32)[..., None] / 255.0
     under = (1 - heat * HEAT_OPACITY) * np.array(PAPER) + heat * HEAT_OPACITY * np.array(HEAT)
     colours = (1 - ink) * under + ink * np.array(INK)
-    return _png(colours.round().astype(np.uint8))
+    return bitmap_url(colours.round().astype(np.uint8))
 
 
 def heatmap_json(heatmap: np.ndarray) -> list[list[float]]:
     """28 rows of 28 numbers in 0..1, rounded to three places."""
     return np.round(np.asarray(heatmap, dtype=np.float64), 3).tolist()
 
-
-def _png(pixels: np.ndarray) -> str:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
-    return png_url(buffer.getvalue())

@@ -58,8 +58,9 @@ def png_url(png: bytes) -> str:
 
 
 def bitmap_url(bitmap) -> str:
-    """The 28x28 picture the model saw, as a PNG data URL, made in memory with Pillow's fastest
-    compression (the picture is a few hundred bytes anyway)."""
+    """A small uint8 picture (the 28x28 one the model saw, grey, or an explanation's, RGB) as
+    a PNG data URL, made in memory with Pillow's fastest compression (such a picture is a few
+    hundred bytes to a few kB anyway)."""
     buffer = io.BytesIO()
     Image.fromarray(bitmap).save(buffer, format="PNG", compress_level=1)
     return png_url(buffer.getvalue())

@@ -38,12 +38,11 @@ def occlusion_map(classifier: Classifier, bitmap: np.ndarray, label: str) -> np.
     column = classifier.classes.index(label)
     bitmap = np.asarray(bitmap, dtype=np.uint8)
     whole = _probabilities(classifier, bitmap[np.newaxis])[0, column]
-    heat = np.zeros(bitmap.shape, np.float64)
     for size, step in SCALES:
         heat = _heat(classifier, bitmap, column, whole, size, step)
         if heat.max() > 0:
             return (heat / heat.max()).astype(np.float32)
-    return heat.astype(np.float32)
+    return np.zeros(bitmap.shape, np.float32)  # no part of the drawing counted
 
 
 def _heat(classifier: Classifier, bitmap: np.ndarray, column: int, whole: float, size: int,

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..inference.classifier import Classifier
 from ..facts import SIDE, as_batch
+from ..inference.classifier import Classifier
 from ..inference.gallery import LEVELS, stored
 from ..inference.runtimes import LiteRuntime
 from ..modelcard import ModelCard
